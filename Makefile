@@ -1,0 +1,26 @@
+# The two commands a new machine needs:
+#   make deploy   bring up the local cluster (when no other is configured) and deploy the example app
+#   make test     every static, unit, chart and integration check
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV ?= local
+export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.tools/venv/bin:$(PATH)
+
+.PHONY: help setup test deploy render lint sanity
+
+help:
+	@echo "make deploy [ENV=local]  deploy the backend (local: onto the project's own cluster)"
+	@echo "make test                run every check (what CI runs)"
+	@echo "make render ENV=prod     write rendered/values-prod.yaml for plain helm users"
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	@bash scripts/test.sh
+
+deploy: setup
+	@bash scripts/deploy.sh $(ENV)
+
+render: setup
+	ansible-playbook playbooks/render.yml -i inventories/$(ENV)

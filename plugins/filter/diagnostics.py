@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, laravel_ops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# Documented in pod_summary.yml and event_summary.yml beside this file.
+
+def _container_state(status):
+    state = status.get("state") or {}
+    if "waiting" in state:
+        waiting = state["waiting"] or {}
+        return "waiting %s" % waiting.get("reason", "")
+    if "terminated" in state:
+        terminated = state["terminated"] or {}
+        return "terminated %s (exit %s)" % (terminated.get("reason", ""), terminated.get("exitCode", "?"))
+    return "running, ready" if status.get("ready") else "running, not ready"
+
+
+def pod_summary(pods):
+    lines = []
+    for pod in pods or []:
+        name = (pod.get("metadata") or {}).get("name", "?")
+        status = pod.get("status") or {}
+        statuses = status.get("initContainerStatuses", []) + status.get("containerStatuses", [])
+        if not statuses:
+            reasons = [c.get("message") or c.get("reason") for c in status.get("conditions", [])
+                       if c.get("status") != "True" and (c.get("message") or c.get("reason"))]
+            lines.append("%s: %s%s" % (name, status.get("phase", "Unknown"),
+                                        " (%s)" % "; ".join(reasons) if reasons else ""))
+            continue
+        for container in statuses:
+            lines.append("%s/%s: %s, %d restarts" % (
+                name, container.get("name", "?"), _container_state(container), container.get("restartCount", 0)))
+    return lines
+
+
+def _event_time(event):
+    return event.get("lastTimestamp") or event.get("eventTime") or (event.get("metadata") or {}).get("creationTimestamp") or ""
+
+
+def event_summary(events, limit=20):
+    """Latest events first, as `Kind/name: Reason: message` lines."""
+    ordered = sorted(events or [], key=_event_time, reverse=True)[:limit]
+    return ["%s/%s: %s: %s" % ((e.get("involvedObject") or {}).get("kind", "?"),
+                               (e.get("involvedObject") or {}).get("name", "?"),
+                               e.get("reason", ""), e.get("message", "")) for e in ordered]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"pod_summary": pod_summary, "event_summary": event_summary}

@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, laravel_ops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: migration_plan
+short_description: Decide how the database migrations of a deployment run
+version_added: 0.1.0
+author:
+  - laravel_ops maintainers
+description:
+  - Pure decision, no cluster access: given the environment, the migrations mode and what is
+    being deployed, tells whether the chart's Helm hook Jobs run the migrations (V(hooks)), an explicit
+    Job must run before the rollout (V(job)), or nothing has to run (V(skip)).
+  - V(skip) when O(mode=off), or when O(mode=job) and the release already runs the same image
+    (same digest) as the one being deployed.
+  - Fails, naming C(backend_migrations_approved), when the action would be V(job) in C(prod) and
+    O(approved) is not true; and when O(mode=hooks) in C(prod), which the environment policy forbids
+    because hook Jobs run after the new pods start.
+  - Runs on any host; use it with C(delegate_to=localhost) or on the controller.
+extends_documentation_fragment:
+  - laravel_ops.k8s.attributes
+  - laravel_ops.k8s.attributes.info_module
+options:
+  environment:
+    description:
+      - The environment being deployed (C(backend_environment)).
+    type: str
+    required: true
+    choices: [local, dev, staging, prod]
+  mode:
+    description:
+      - How migrations run (C(backend_migrations_mode)).
+      - V(hooks) means Helm post-install/post-upgrade hook Jobs; V(job) an explicit Job before the
+        rollout; V(off) that this collection does not run them.
+    type: str
+    required: true
+    choices: [hooks, job, 'off']
+  approved:
+    description:
+      - Whether a person approved running the migrations (C(backend_migrations_approved)).
+      - Required to be V(true) for an explicit Job in C(prod).
+    type: bool
+    default: false
+  release_exists:
+    description:
+      - Whether the Helm release is already installed.
+    type: bool
+    default: false
+  pending_image:
+    description:
+      - The image being deployed, ideally pinned by digest (C(repo@sha256:...) or C(sha256:...)).
+    type: str
+    required: true
+  previous_image:
+    description:
+      - The image of the deployed release, if known. Empty when unknown.
+    type: str
+    default: ''
+seealso:
+  - module: laravel_ops.k8s.k8s_job_run
+"""
+
+EXAMPLES = r"""
+- name: Decide how migrations run
+  laravel_ops.k8s.migration_plan:
+    environment: "{{ backend_environment }}"
+    mode: "{{ backend_migrations_mode }}"
+    approved: "{{ backend_migrations_approved | default(false) }}"
+    release_exists: "{{ release_info.status is defined }}"
+    pending_image: "{{ image_php_digest }}"
+    previous_image: "{{ release_info.status.values.php.image.digest | default('') }}"
+  register: migrations_plan
+
+- name: Run the migration Job before the rollout
+  laravel_ops.k8s.k8s_job_run:
+    definition: "{{ migration_job }}"
+    name: "backend-migrate-{{ migrations_plan.job_name_suffix }}"
+    namespace: backend
+  when: migrations_plan.action == 'job'
+"""
+
+RETURN = r"""
+action:
+  description:
+    - V(hooks) (the chart's hook Jobs run the migrations), V(job) (run an explicit Job before the
+      rollout) or V(skip) (nothing to run).
+  returned: success
+  type: str
+  sample: job
+job_name_suffix:
+  description:
+    - Short deterministic suffix for the migration Job name, taken from the image digest
+      (lower-case hex, 10 characters, DNS-label safe).
+  returned: success
+  type: str
+  sample: 4f53cda18c
+reason:
+  description: Why this action, in one sentence.
+  returned: success
+  type: str
+  sample: "Image changed from sha256:0b5a7c1f4e2d to sha256:4f53cda18c2b in prod: run the migration Job before the rollout."
+approval_required:
+  description: Whether this action needed O(approved=true) (an explicit Job in C(prod)).
+  returned: success
+  type: bool
+  sample: true
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.laravel_ops.k8s.plugins.module_utils.migrations import (
+    MigrationPlanError,
+    plan_migrations,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            environment=dict(type='str', required=True, choices=['local', 'dev', 'staging', 'prod']),
+            mode=dict(type='str', required=True, choices=['hooks', 'job', 'off']),
+            approved=dict(type='bool', default=False),
+            release_exists=dict(type='bool', default=False),
+            pending_image=dict(type='str', required=True),
+            previous_image=dict(type='str', default=''),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        plan = plan_migrations(
+            environment=params['environment'],
+            mode=params['mode'],
+            approved=params['approved'],
+            release_exists=params['release_exists'],
+            pending_image=params['pending_image'],
+            previous_image=params['previous_image'] or '',
+        )
+    except MigrationPlanError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **plan)
+
+
+if __name__ == '__main__':
+    main()

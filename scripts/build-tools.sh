@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the collection's Go tools (tools/psa-check) into a cache outside the clone, keyed by the
+# pinned k8s.io/pod-security-admission version and a hash of go.mod, go.sum, the sources and the
+# Go version, then links the binary to .tools/bin/psa-check of this clone.
+# Go modules come from the Go module proxy only and are kept, with the build cache, under the same
+# cache folder ($CACHE/go/mod, $CACHE/go/build), so a warm run takes a second or two.
+#
+# Usage: scripts/build-tools.sh [--test]
+#   --test   also run the tool's go tests (with the same caches)
+# Environment: LARAVEL_OPS_CACHE (default ~/.cache/laravel-ops), GO (default: go on PATH, else
+#   /usr/local/go/bin/go).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
+SRC="$ROOT/tools/psa-check"
+RUN_TESTS=0
+
+log() { printf '[build-tools] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for arg in "$@"; do
+  case "$arg" in
+    --test) RUN_TESTS=1 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    *) die "unknown argument: $arg" ;;
+  esac
+done
+
+GO="${GO:-}"
+if [[ -z "$GO" ]]; then
+  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
+  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
+  else die "no Go toolchain found (set GO=/path/to/go; Go >= 1.26 is needed)"
+  fi
+fi
+
+[[ -f "$SRC/go.mod" && -f "$SRC/go.sum" ]] || die "$SRC/go.mod or go.sum is missing"
+
+export GOMODCACHE="$CACHE/go/mod"
+export GOCACHE="$CACHE/go/build"
+export GOTOOLCHAIN=local        # never fetch another toolchain; go.mod asks for 1.26
+export GOFLAGS="-mod=readonly -modcacherw -buildvcs=false"
+export CGO_ENABLED=0
+mkdir -p "$GOMODCACHE" "$GOCACHE" "$ROOT/.tools/bin"
+
+go_version="$("$GO" env GOVERSION)" || die "$GO does not run"
+psa_version="$(awk '$1 == "k8s.io/pod-security-admission" { print $2; exit }' "$SRC/go.mod")"
+[[ -n "$psa_version" ]] || die "k8s.io/pod-security-admission is not pinned in $SRC/go.mod"
+src_hash="$(
+  cd "$SRC"
+  {
+    echo "$go_version"
+    cat go.mod go.sum
+    for f in *.go; do
+      [[ "$f" == *_test.go ]] && continue
+      echo "== $f"
+      cat "$f"
+    done
+  } | sha256sum | cut -c1-12
+)"
+key="$psa_version-$src_hash"
+dir="$CACHE/psa-check-$key"
+bin="$dir/psa-check"
+
+if [[ -x "$bin" && -f "$dir/.complete" ]]; then
+  log "psa-check $key is up to date ($bin)"
+else
+  log "building psa-check $key with $go_version (pod-security-admission $psa_version)"
+  start=$SECONDS
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  (cd "$SRC" && "$GO" mod download && "$GO" build -trimpath -o "$bin.tmp" .)
+  mv -f "$bin.tmp" "$bin"
+  touch "$dir/.complete"
+  log "built $bin in $((SECONDS - start))s"
+fi
+
+if [[ "$RUN_TESTS" == 1 ]]; then
+  log "running go test for tools/psa-check"
+  (cd "$SRC" && "$GO" test -count=1 ./...)
+fi
+
+ln -sfn "$bin" "$ROOT/.tools/bin/psa-check"
+log "linked $ROOT/.tools/bin/psa-check -> $bin"

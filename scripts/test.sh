@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every check of the collection; each step runs even when an earlier one failed, and the
+# summary at the end says which failed. Needs scripts/setup.sh first (make test does both).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+export PATH="$ROOT/.tools/bin:$ROOT/.tools/venv/bin:$PATH"
+export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+
+passed=()
+failed=()
+step() {
+  local name="$1"; shift
+  printf '\n==> %s\n' "$name"
+  local started=$SECONDS
+  if "$@"; then
+    passed+=("$name")
+    printf '<== %s: passed in %ss\n' "$name" $((SECONDS - started))
+  else
+    failed+=("$name")
+    printf '<== %s: FAILED in %ss\n' "$name" $((SECONDS - started))
+  fi
+}
+
+step "yamllint" yamllint --strict .
+step "ansible-lint (production profile)" ansible-lint --offline --profile production
+step "helm lint --strict" helm lint --strict charts/backend --values charts/backend/ci/lint-values.yaml
+step "ansible-test sanity" bash scripts/sanity.sh
+step "go test (psa-check)" bash -c 'cd tools/psa-check && GOFLAGS=-mod=mod go test ./...'
+step "pytest" pytest -ra tests/unit tests/chart tests/docker tests/integration
+
+printf '\n==> summary\n'
+for name in "${passed[@]}"; do printf '  passed  %s\n' "$name"; done
+for name in "${failed[@]}"; do printf '  FAILED  %s\n' "$name"; done
+printf 'checks: %d passed, %d failed\n' "${#passed[@]}" "${#failed[@]}"
+[[ ${#failed[@]} -eq 0 ]]

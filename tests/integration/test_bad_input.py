@@ -1,0 +1,82 @@
+"""Wrong inventory or chart input stops deploy.yml in its first play, naming the variable.
+
+The runs use a kubeconfig pointing at a port nothing listens on: had any task reached for the
+cluster, the run would fail with a connection error instead of the expected message.
+"""
+
+import re
+
+import pytest
+
+from conftest import ROOT, ansible_playbook
+
+LOCAL_APP_KEY = "base64:bG9jYWwtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA="
+LOCAL_DB_PASSWORD = "local-only-password"
+PLAINTEXT_KEY = "plaintext-app-key-do-not-print"
+
+# (id, inventory, extra vars, words the error must contain)
+CASES = [
+    ("unknown-environment", "local", {"backend_environment": "production"},
+     ["release_environment", "local", "prod"]),
+    ("log-level-not-allowed", "local", {"backend_log_level": "verbose"},
+     ["log_level", "debug", "warning"]),
+    ("replicas-min-above-max", "local", {"backend_replicas_min": 5, "backend_replicas_max": 3},
+     ["backend_replicas_min", "backend_replicas_max"]),
+    ("replicas-not-a-number", "local", {"backend_replicas_min": "two"},
+     ["replicas_min", "int"]),
+    ("debug-in-prod", "prod", {"backend_app_debug": True},
+     ["backend_app_debug", "prod"]),
+    ("hooks-in-prod", "prod", {"backend_migrations_mode": "hooks"},
+     ["backend_migrations_mode", "job"]),
+    ("seed-in-prod", "prod", {"backend_seed": True},
+     ["backend_seed", "prod"]),
+    ("bad-digest", "local", {"backend_php_image": {"registry": "127.0.0.1:5000", "repository": "laravel-ops/backend-php",
+                                                   "digest": "sha256:1234"}},
+     ["backend_php_image", "digest", "sha256"]),
+    ("database-port-out-of-range", "local", {"backend_database": {"host": "db", "port": 70000, "name": "app",
+                                                                  "username": "app"}},
+     ["backend_database", "port", "65535"]),
+    ("both-secret-forms", "local", {"backend_existing_secret": "external-secrets"},
+     ["backend_existing_secret", "backend_app_key"]),
+    ("no-secret-at-all", "dev", {},
+     ["backend_existing_secret", "backend_app_key"]),
+    ("app-key-not-laravel-format", "local", {"backend_app_key": PLAINTEXT_KEY},
+     ["backend_app_key", "base64:"]),
+    ("typo-in-chart-values", "local", {"backend_chart_values": {"autoscalling": {"enabled": False}}},
+     ["autoscalling"]),
+    ("bad-quantity-in-chart-values", "local", {"backend_chart_values": {"php": {"resources": {"limits": {"cpu": "lots"}}}}},
+     ["php.resources.limits.cpu"]),
+    ("ingress-host-not-dns", "staging", {"backend_ingress_host": "Not A Host"},
+     ["backend_ingress_host"]),
+    ("migrations-mode-unknown", "local", {"backend_migrations_mode": "sometimes"},
+     ["migrations_mode", "hooks", "job"]),
+    ("grace-period-too-short", "local", {"backend_chart_values": {"terminationGracePeriodSeconds": 10}},
+     ["terminationGracePeriodSeconds"]),
+    ("unknown-operator-component", "local", {"prometheus_operator_components": {"grafanna": True}},
+     ["prometheus_operator_components", "grafana"]),
+]
+
+
+@pytest.mark.parametrize("inventory,extra_vars,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_fails_before_the_cluster(tmp_path, inventory, extra_vars, expected):
+    result = ansible_playbook(ROOT / "deploy.yml", inventory, tmp_path, extra_vars=extra_vars, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    for word in expected:
+        assert word in output, f"{word!r} missing from the error:\n{output[-4000:]}"
+    # The failure happened in the first play, before any task that talks to the cluster.
+    assert "PLAY [Deploy the Laravel backend]" not in output, output[-3000:]
+    assert not re.search(r"127\.0\.0\.1:9\b|Connection refused|Max retries exceeded", output), output[-3000:]
+    for secret in (LOCAL_APP_KEY, LOCAL_DB_PASSWORD, PLAINTEXT_KEY):
+        assert secret not in output, f"a secret value leaked into the output of {extra_vars}"
+
+
+@pytest.mark.parametrize("inventory,extra_vars", [
+    ("local", {}), ("staging", {}), ("prod", {}),
+    ("dev", {"vault_backend_app_key": LOCAL_APP_KEY, "vault_backend_database_password": "dev-password"}),
+])
+def test_shipped_inventories_pass_the_checks(tmp_path, inventory, extra_vars):
+    """The same gate accepts every shipped inventory (dev with the secrets AWX would inject)."""
+    result = ansible_playbook(ROOT / "playbooks" / "check.yml", inventory, tmp_path, extra_vars=extra_vars)
+    assert "failed=0" in result.stdout, result.stdout[-3000:]
+    assert "dev-password" not in result.stdout + result.stderr
