@@ -25,10 +25,11 @@ step() {
 
 step "yamllint" yamllint --strict .
 step "ansible-lint (production profile)" ansible-lint --offline --profile production
+step "changelog fragments" antsibull-changelog lint
 step "helm lint --strict" helm lint --strict charts/backend --values charts/backend/ci/lint-values.yaml
 step "ansible-test sanity" bash scripts/sanity.sh
-step "go test (psa-check)" bash -c 'cd tools/psa-check && GOFLAGS=-mod=mod go test ./...'
-step "pytest" pytest -ra tests/unit tests/chart tests/docker tests/integration
+step "go test (psa-check)" bash scripts/build-tools.sh --test
+step "pytest" pytest -ra tools tests/unit tests/chart tests/docker tests/integration
 
 printf '\n==> summary\n'
 for name in "${passed[@]}"; do printf '  passed  %s\n' "$name"; done

@@ -11,7 +11,7 @@ name: backend_chart_values
 short_description: Turn the backend_* inventory settings into validated values of the backend chart
 version_added: 0.1.0
 author:
-  - laravel_ops maintainers
+  - laravel_ops maintainers (@laravel_ops)
 description:
   - Takes the collection's C(backend_*) inventory variables as one dictionary (keys without the
     C(backend_) prefix, see C(docs/inventory-variables.md)) and returns the values that override
@@ -28,7 +28,7 @@ description:
     enums, patterns, bounds and C(additionalProperties) are. A schema error names the
     C(backend_*) variable that produced the chart path, or C(backend_chart_values.<path>).
   - The C(prod) policy also applies to the same chart paths set through O(overrides).
-  - The result holds the secrets when they are given: use it in tasks with C(no_log=true).
+  - The result holds the secrets when they are given, so use it in tasks with C(no_log=true).
 options:
   _input:
     description:
@@ -58,6 +58,12 @@ options:
         are left out.
     type: bool
     default: true
+  require_digest:
+    description:
+      - Whether C(prod) images must carry a digest. V(null) follows O(for_deploy).
+      - V(false) for a check before the image is built, when secrets are checked but the
+        digest cannot be known yet.
+    type: bool
 requirements:
   - jsonschema (only when O(schema) is given)
 """
@@ -113,10 +119,11 @@ from ansible_collections.laravel_ops.k8s.plugins.module_utils.chart_values impor
 )
 
 
-def backend_chart_values(settings, overrides=None, schema=None, for_deploy=True):
+def backend_chart_values(settings, overrides=None, schema=None, for_deploy=True, require_digest=None):
     """Filter entry point; all logic lives in module_utils.chart_values."""
     try:
-        return build_chart_values(settings, overrides=overrides, schema=schema, for_deploy=for_deploy)
+        return build_chart_values(settings, overrides=overrides, schema=schema, for_deploy=for_deploy,
+                                  require_digest=require_digest)
     except ChartValuesError as exc:
         count = len(exc.errors)
         raise AnsibleFilterError('laravel_ops.k8s.backend_chart_values: %d problem%s in the backend_* settings:\n%s' % (

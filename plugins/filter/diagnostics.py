@@ -8,6 +8,7 @@ __metaclass__ = type
 
 # Documented in pod_summary.yml and event_summary.yml beside this file.
 
+
 def _container_state(status):
     state = status.get("state") or {}
     if "waiting" in state:
@@ -28,8 +29,8 @@ def pod_summary(pods):
         if not statuses:
             reasons = [c.get("message") or c.get("reason") for c in status.get("conditions", [])
                        if c.get("status") != "True" and (c.get("message") or c.get("reason"))]
-            lines.append("%s: %s%s" % (name, status.get("phase", "Unknown"),
-                                        " (%s)" % "; ".join(reasons) if reasons else ""))
+            detail = " (%s)" % "; ".join(reasons) if reasons else ""
+            lines.append("%s: %s%s" % (name, status.get("phase", "Unknown"), detail))
             continue
         for container in statuses:
             lines.append("%s/%s: %s, %d restarts" % (

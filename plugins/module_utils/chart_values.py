@@ -19,10 +19,7 @@ import ipaddress
 import json
 import re
 
-try:
-    from collections.abc import Mapping, Sequence
-except ImportError:  # pragma: no cover - Python 2 only
-    from collections import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 try:
     import jsonschema
@@ -72,6 +69,7 @@ _TAG_RE = re.compile(TAG_PATTERN)
 _REPOSITORY_RE = re.compile(REPOSITORY_PATTERN)
 _REGISTRY_RE = re.compile(REGISTRY_PATTERN)
 _DNS_LABEL_RE = re.compile(DNS_LABEL_PATTERN)
+_APP_ENV_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 
 # Where each setting lands in the chart values: used to build the values and to name the
 # inventory variable behind a chart path in a schema error.
@@ -407,7 +405,7 @@ def _check_secrets(settings, for_deploy):
     return errors
 
 
-def _check_prod_policy(settings, for_deploy):
+def _check_prod_policy(settings, require_digest):
     """Environment policy for prod, checked on settings of a valid type only."""
     errors = []
     debug = settings.get('app_debug')
@@ -428,7 +426,7 @@ def _check_prod_policy(settings, for_deploy):
     if _is_int(replicas) and 1 <= replicas < PROD_MIN_REPLICAS:
         errors.append(_error('backend_replicas_min', '%d is too low for prod' % replicas,
                              'an integer >= %d (prod policy)' % PROD_MIN_REPLICAS))
-    if for_deploy:
+    if require_digest:
         for key in ('php_image', 'nginx_image'):
             image = settings.get(key)
             if image is not None and not isinstance(image, Mapping):
@@ -442,7 +440,7 @@ def _check_prod_policy(settings, for_deploy):
     return errors
 
 
-def validate_settings(settings, for_deploy=True):
+def validate_settings(settings, for_deploy=True, require_digest=None):
     """Check the settings dict; return a list of error lines (empty when all is well)."""
     if not isinstance(settings, Mapping):
         return [_error('settings', '%s is not a mapping' % _show(settings),
@@ -463,7 +461,8 @@ def validate_settings(settings, for_deploy=True):
 
     if given('app_env'):
         errors.extend(_check_string('app_env', settings['app_env'],
-                                    'a non-empty string such as production, staging, local'))
+                                    'a non-empty string of letters, digits, _ . - such as production, staging, local',
+                                    predicate=_APP_ENV_RE.match))
     for key in ('app_debug', 'seed', 'metrics_enabled'):
         if given(key):
             errors.extend(_check_bool(key, settings[key]))
@@ -514,7 +513,7 @@ def validate_settings(settings, for_deploy=True):
         errors.extend(_check_choice('migrations_mode', settings['migrations_mode'], MIGRATION_MODES))
 
     if environment == 'prod':
-        errors.extend(_check_prod_policy(settings, for_deploy))
+        errors.extend(_check_prod_policy(settings, for_deploy if require_digest is None else require_digest))
     return errors
 
 
@@ -551,13 +550,13 @@ _PROD_OVERRIDE_POLICY = (
 )
 
 
-def check_override_policy(environment, overrides, for_deploy=True):
+def check_override_policy(environment, overrides, require_digest=True):
     """The prod policy also holds for values set through ``backend_chart_values``."""
     if environment != 'prod' or not isinstance(overrides, Mapping):
         return []
     errors = []
     for path, violates, allowed, deploy_only in _PROD_OVERRIDE_POLICY:
-        if deploy_only and not for_deploy:
+        if deploy_only and not require_digest:
             continue
         found, value = _get_path(overrides, path)
         if found and violates(value):
@@ -876,7 +875,7 @@ def scrub(lines, secret_values):
     return cleaned
 
 
-def build_chart_values(settings, overrides=None, schema=None, for_deploy=True):
+def build_chart_values(settings, overrides=None, schema=None, for_deploy=True, require_digest=None):
     """Validate settings, map them to chart values, merge overrides, validate against the schema.
 
     Raises ChartValuesError listing every problem found at the failing stage.
@@ -888,15 +887,20 @@ def build_chart_values(settings, overrides=None, schema=None, for_deploy=True):
     if not isinstance(for_deploy, bool):
         errors.append(_error('for_deploy', '%s is not a boolean' % _show(for_deploy), 'true or false'))
         for_deploy = True
+    if require_digest is None:
+        require_digest = for_deploy
+    elif not isinstance(require_digest, bool):
+        errors.append(_error('require_digest', '%s is not a boolean' % _show(require_digest), 'true, false or null'))
+        require_digest = True
     if not isinstance(overrides, Mapping):
         errors.append(_error(OVERRIDES_VARIABLE, '%s is not a mapping' % _show(overrides),
                              'a mapping of chart values (deep-merged last)'))
     if schema is not None and not isinstance(schema, Mapping):
         errors.append(_error('schema', '%s is not a mapping' % _show(schema),
                              "the parsed values.schema.json (lookup('file', ...) | from_json), or null"))
-    errors.extend(validate_settings(settings, for_deploy))
+    errors.extend(validate_settings(settings, for_deploy, require_digest))
     if isinstance(settings, Mapping):
-        errors.extend(check_override_policy(settings.get('environment'), overrides, for_deploy))
+        errors.extend(check_override_policy(settings.get('environment'), overrides, require_digest))
     if errors:
         raise ChartValuesError(scrub(errors, secrets))
 

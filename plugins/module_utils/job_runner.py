@@ -20,20 +20,14 @@ import json
 import re
 import time
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2 only
-    from collections import Mapping
+from collections.abc import Mapping
 
 
 SPEC_HASH_ANNOTATION = 'laravel-ops.k8s/spec-hash'
 DEFAULT_FAILURE_LINES = 20
 _NAME_RE = re.compile(r'^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$')
 
-try:
-    _UTC = datetime.timezone.utc
-except AttributeError:  # pragma: no cover - Python 2 only
-    _UTC = None
+_UTC = datetime.timezone.utc
 
 STATE_SUCCEEDED = 'succeeded'
 STATE_FAILED = 'failed'

@@ -12,7 +12,7 @@ module: k8s_job_run
 short_description: Run a Kubernetes Job to completion and return its logs
 version_added: 0.1.0
 author:
-  - laravel_ops maintainers
+  - laravel_ops maintainers (@laravel_ops)
 description:
   - Creates a C(batch/v1) Job, waits until it has the C(Complete) or C(Failed) condition, and
     returns its status and the logs of all containers of all its pods. Made for the database
@@ -54,7 +54,7 @@ options:
       - The C(batch/v1) Job manifest, as a dictionary or a YAML string, for example one document of
         the output of M(kubernetes.core.helm_template).
       - A YAML string may hold several documents; exactly one of them must be a Job.
-      - C(metadata.name) is required (C(generateName) is not supported: the Job is found again by name).
+      - C(metadata.name) is required (C(generateName) is not supported, because the Job is found again by name).
     type: raw
     required: true
   name:
@@ -89,7 +89,7 @@ options:
     default: false
   log_lines:
     description:
-      - How many lines to keep from the end of each container's log. V(0) keeps all of them.
+      - How many lines to keep from the end of each container's log. V(0) (or less) keeps all of them.
     type: int
     default: 200
 requirements:
@@ -283,7 +283,7 @@ def execute(module, client):
         wait_timeout=params['wait_timeout'],
         delete_on_success=params['delete_on_success'],
         replace_failed=params['replace_failed'],
-        log_lines=params['log_lines'] or None,
+        log_lines=params['log_lines'] if params['log_lines'] and params['log_lines'] > 0 else None,
         check_mode=module.check_mode,
     )
 

@@ -12,10 +12,10 @@ module: migration_plan
 short_description: Decide how the database migrations of a deployment run
 version_added: 0.1.0
 author:
-  - laravel_ops maintainers
+  - laravel_ops maintainers (@laravel_ops)
 description:
-  - Pure decision, no cluster access: given the environment, the migrations mode and what is
-    being deployed, tells whether the chart's Helm hook Jobs run the migrations (V(hooks)), an explicit
+  - Pure decision without cluster access. Given the environment, the migrations mode and what is
+    being deployed, it tells whether the chart's Helm hook Jobs run the migrations (V(hooks)), an explicit
     Job must run before the rollout (V(job)), or nothing has to run (V(skip)).
   - V(skip) when O(mode=off), or when O(mode=job) and the release already runs the same image
     (same digest) as the one being deployed.

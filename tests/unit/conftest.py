@@ -59,6 +59,10 @@ def _setup_collection_path():
 
 _setup_collection_path()
 
+# Test helpers next to this file (fake_k8s) import the same way under any pytest import mode.
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 
 class ModuleExit(Exception):
     """exit_json was called; ``result`` holds its arguments."""

@@ -155,6 +155,7 @@ ERROR_CASES = [
     ('app-url-no-scheme', dict(app_url='api.example.com'), "backend_app_url: 'api.example.com'", 'an http:// or https:// URL'),
     ('app-url-bad-port', dict(app_url='https://api.example.com:99999/'), 'backend_app_url', 'an http:// or https:// URL'),
     ('app-env-type', dict(app_env=5), 'backend_app_env: 5 is not a string', 'a non-empty string'),
+    ('app-env-spaces', dict(app_env='prod env'), "backend_app_env: 'prod env' is not valid", 'letters, digits, _ . -'),
     ('unknown-setting', dict(replicas=3), "settings key 'replicas' (backend_replicas): unknown setting",
      'environment, app_env, app_debug, log_level, app_url, replicas_min, replicas_max'),
 ]
@@ -283,6 +284,18 @@ def test_for_deploy_false_skips_digest_and_secret_requirements():
     message = errors_of(prod_settings(app_debug=True, php_image=dict(repository='acme/php')), for_deploy=False)
     assert 'backend_app_debug' in message
     assert 'digest' not in message
+
+
+def test_require_digest_false_checks_secrets_but_not_digests():
+    """The deploy's first play: secrets must be there, the digests come later from the image role."""
+    undigested = dict(php_image=dict(repository='acme/php', tag='1.2.3'), nginx_image=dict(repository='acme/nginx'))
+    values = backend_chart_values(prod_settings(**undigested), require_digest=False)
+    assert 'digest' not in values['php']['image']
+    message = errors_of(prod_settings(app_key=None, database_password=None, **undigested), require_digest=False)
+    assert 'backend_existing_secret' in message
+    assert 'digest' not in message
+    assert 'backend_php_image.digest' in errors_of(prod_settings(**undigested))
+    assert 'require_digest' in errors_of(prod_settings(), require_digest='no')
 
 
 def test_for_deploy_false_still_rejects_both_secret_forms():

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Builds the container images the local cluster itself runs, without any registry or engine,
+# and imports them into containerd's k8s.io namespace:
+#   pause            our static pause binary (cluster/images/cmd/pause), nothing else
+#   coredns          the coredns binary built by cluster/build.sh + /etc/passwd, /etc/group, CA certs
+#   metrics-server   likewise
+#   debian           a debootstrap --variant=minbase rootfs + testbox (cluster/images/cmd/testbox)
+# Image tarballs are OCI image layouts written by cluster/lib/ociimage.py and cached in
+# $CACHE/images/, keyed by a hash of what went into them; the rootfs tar is cached as
+# $CACHE/rootfs-<suite>-minbase.tar. A warm run only compares digests.
+#
+# Usage: cluster/images.sh [build|import|all|rootfs]   (default all; import needs containerd
+#   running; rootfs only makes the cached Debian rootfs tar)
+# Environment: LARAVEL_OPS_CACHE, CONTAINERD_ADDRESS (default /run/containerd/containerd.sock),
+#   DEBIAN_MIRROR (default http://deb.debian.org/debian), GO.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=cluster/versions.env
+source "$HERE/versions.env"
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
+BIN="$CACHE/k8s-$KUBERNETES_VERSION/bin"
+IMAGES="$CACHE/images"
+ROOTFS_TAR="$CACHE/rootfs-$DEBIAN_SUITE-minbase.tar"
+CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+MODE="${1:-all}"
+case "$MODE" in build|import|all|rootfs) ;; *) die "usage: $0 [build|import|all|rootfs]" ;; esac
+
+GO="${GO:-}"
+if [[ -z "$GO" ]]; then
+  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
+  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
+  else die "no Go toolchain found (set GO=/path/to/go)"
+  fi
+fi
+mkdir -p "$IMAGES"
+
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# ---- the small Go tools of the images (pause, testbox) --------------------------------------
+build_tools() {
+  local key dir
+  key="$( { "$GO" env GOVERSION; cd "$HERE/images" && find . -type f \( -name '*.go' -o -name go.mod \) | sort | xargs cat; } | sha256sum | cut -c1-12)"
+  dir="$CACHE/cluster-images-$key"
+  if [[ -f "$dir/.complete" ]]; then
+    TOOLS="$dir"; return
+  fi
+  log "images: building pause and testbox ($key)"
+  rm -rf "$dir"; mkdir -p "$dir"
+  (cd "$HERE/images" \
+    && GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local GOFLAGS="-buildvcs=false" CGO_ENABLED=0 \
+       "$GO" build -trimpath -ldflags "-s -w" -o "$dir/" ./cmd/pause ./cmd/testbox)
+  touch "$dir/.complete"
+  TOOLS="$dir"
+}
+
+# ---- the Debian rootfs (debootstrap is run once; the tar is cached) -------------------------
+build_rootfs() {
+  if [[ -f "$ROOTFS_TAR" && -f "$ROOTFS_TAR.complete" ]]; then return; fi
+  command -v debootstrap >/dev/null 2>&1 || {
+    log "images: installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >/dev/null \
+      || die "apt-get install debootstrap failed (run apt-get update first?)"
+  }
+  local dir start=$SECONDS
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-rootfs.XXXXXX")"
+  log "images: debootstrap --variant=minbase $DEBIAN_SUITE from $DEBIAN_MIRROR"
+  if ! debootstrap --variant=minbase "$DEBIAN_SUITE" "$dir" "$DEBIAN_MIRROR" >"$IMAGES/debootstrap.log" 2>&1; then
+    tail -n 20 "$IMAGES/debootstrap.log" >&2
+    rm -rf "$dir"
+    die "debootstrap failed (log: $IMAGES/debootstrap.log)"
+  fi
+  # No package caches or lists in the image; /dev is the runtime's.
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/dev/*
+  tar -C "$dir" --numeric-owner --sort=name -cf "$ROOTFS_TAR.tmp" .
+  mv -f "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
+  rm -rf "$dir"
+  touch "$ROOTFS_TAR.complete"
+  log "images: rootfs $ROOTFS_TAR ready in $((SECONDS - start))s"
+}
+
+PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
+GROUP=$'root:x:0:\nnonroot:x:65532:\nnobody:x:65534:\n'
+
+# image_tar NAME REF KEY ociimage-args...: writes $IMAGES/NAME-KEY.tar (+ .digest) unless present.
+image_tar() {
+  local name="$1" ref="$2" key="$3"; shift 3
+  local tar="$IMAGES/$name-$key.tar"
+  if [[ ! -f "$tar" || ! -f "$tar.digest" ]]; then
+    log "images: writing $ref ($tar)"
+    python3 "$HERE/lib/ociimage.py" --name "$ref" --out "$tar" "$@" > "$tar.digest.tmp"
+    mv -f "$tar.digest.tmp" "$tar.digest"
+    # drop older tarballs of this image
+    find "$IMAGES" -maxdepth 1 -name "$name-*.tar*" ! -name "$name-$key.tar*" -delete
+  fi
+  printf '%s %s %s\n' "$ref" "$tar" "$(cat "$tar.digest")" >> "$WORK/list"
+}
+
+ca_args() {
+  local ca=/etc/ssl/certs/ca-certificates.crt
+  [[ -f "$ca" ]] && echo "--file=$ca:/etc/ssl/certs/ca-certificates.crt:0644"
+  return 0
+}
+
+build_images() {
+  build_tools
+  local b
+  for b in coredns metrics-server; do
+    [[ -x "$BIN/$b" ]] || die "$BIN/$b is missing: run cluster/build.sh first"
+  done
+  local common=(--text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" --dir "$WORK/tmp:/tmp:1777")
+  mkdir -p "$WORK/tmp"
+  local ca; ca="$(ca_args)"
+
+  image_tar pause "$PAUSE_IMAGE" "$(hash_of "$TOOLS/pause" <(echo "$PAUSE_IMAGE"))" \
+    --file "$TOOLS/pause:/pause:0755" --entrypoint '["/pause"]' --user 65535:65535
+
+  image_tar coredns "$COREDNS_IMAGE" "$(hash_of "$BIN/coredns" <(echo "$COREDNS_IMAGE"; printf %s "$PASSWD$GROUP") ${ca:+/etc/ssl/certs/ca-certificates.crt})" \
+    --file "$BIN/coredns:/coredns:0755" "${common[@]}" ${ca:+"$ca"} \
+    --entrypoint '["/coredns"]' --user 65532:65532 --expose 53/udp --expose 53/tcp --expose 9153/tcp
+
+  image_tar metrics-server "$METRICS_SERVER_IMAGE" "$(hash_of "$BIN/metrics-server" <(echo "$METRICS_SERVER_IMAGE"; printf %s "$PASSWD$GROUP") ${ca:+/etc/ssl/certs/ca-certificates.crt})" \
+    --file "$BIN/metrics-server:/metrics-server:0755" "${common[@]}" ${ca:+"$ca"} \
+    --entrypoint '["/metrics-server"]' --user 65532:65532 --expose 10250/tcp
+
+  build_rootfs
+  image_tar debian "$TEST_IMAGE" "$(hash_of "$ROOTFS_TAR" "$TOOLS/testbox" <(echo "$TEST_IMAGE"))" \
+    --layer-tar "$ROOTFS_TAR" --file "$TOOLS/testbox:/usr/local/bin/testbox:0755" \
+    --cmd '["/bin/bash"]'
+}
+
+import_images() {
+  [[ -S "$CONTAINERD_ADDRESS" ]] || die "containerd is not running ($CONTAINERD_ADDRESS): run cluster/up.sh"
+  local ref tar digest have
+  while read -r ref tar digest; do
+    have="$(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images ls "name==$ref" 2>/dev/null | awk 'NR==2 {print $3}')"
+    if [[ "$have" == "$digest" ]]; then
+      log "images: $ref is imported ($digest)"
+      continue
+    fi
+    log "images: importing $ref ($digest)"
+    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images import "$tar" >&2 \
+      || die "ctr images import $tar failed"
+    # CRI only looks at images that carry the managed label; ctr import sets it on the k8s.io
+    # namespace's images since containerd 1.5, so nothing else is needed. Make sure it unpacked:
+    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images check "name==$ref" | grep -q complete \
+      || die "$ref did not import completely"
+  done < "$WORK/list"
+}
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-images.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+: > "$WORK/list"
+start=$SECONDS
+if [[ "$MODE" == rootfs ]]; then build_rootfs; exit 0; fi
+build_images
+if [[ "$MODE" != build ]]; then import_images; fi
+log "images: done in $((SECONDS - start))s"

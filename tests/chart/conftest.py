@@ -1,0 +1,32 @@
+"""Fixtures of the charts/backend tests (helpers live in chart_helpers.py)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from chart_helpers import FULLNAME, HELM, SKIP_REASON, one, render
+
+
+def pytest_report_header(config):
+    if HELM is None:
+        return f"chart tests: {SKIP_REASON}"
+    version = subprocess.run([HELM, "version", "--short"], capture_output=True, text=True).stdout.strip()
+    return f"chart tests: helm {HELM} ({version})"
+
+
+@pytest.fixture(scope="session")
+def default_docs() -> list[dict]:
+    """The chart's defaults (plus the dummy secret), rendered once."""
+    return render()
+
+
+@pytest.fixture(scope="session")
+def deployment(default_docs) -> dict:
+    return one(default_docs, "Deployment", FULLNAME)
+
+
+@pytest.fixture(scope="session")
+def pod(deployment) -> dict:
+    return deployment["spec"]["template"]["spec"]

@@ -1,0 +1,85 @@
+"""Bad values fail `helm template`, and the message names the value (schema or template check)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chart_helpers import render_error
+
+# (id, values, --set's, base (dummy secret), substrings the error must contain)
+CASES = [
+    ("typo-top-level-key", {"autoscalling": {"enabled": True}}, [], True,
+     ["Additional property autoscalling is not allowed"]),
+    ("typo-nested-key", {}, ["php.resources.limits.cpuu=1"], True,
+     ["php.resources.limits", "cpuu"]),
+    ("typo-probe-key", {"nginx": {"readinessProbe": {"periodSecond": 3}}}, [], True,
+     ["nginx.readinessProbe", "periodSecond"]),
+    ("wrong-type", {"autoscaling": {"maxReplicas": "ten"}}, [], True,
+     ["autoscaling.maxReplicas", "integer"]),
+    ("wrong-type-bool", {"app": {"debug": "yes"}}, [], True,
+     ["app.debug", "boolean"]),
+    ("bad-enum-log-level", {"app": {"logLevel": "verbose"}}, [], True,
+     ["app.logLevel", "debug"]),
+    ("bad-enum-pull-policy", {"nginx": {"image": {"pullPolicy": "Sometimes"}}}, [], True,
+     ["nginx.image.pullPolicy"]),
+    ("bad-enum-service-type", {"service": {"type": "ExternalName"}}, [], True,
+     ["service.type"]),
+    ("bad-digest", {"php": {"image": {"digest": "sha256:1234"}}}, [], True,
+     ["php.image.digest", "sha256"]),
+    ("digest-without-algorithm", {"nginx": {"image": {"digest": "a" * 64}}}, [], True,
+     ["nginx.image.digest"]),
+    ("bad-memory-quantity", {"nginx": {"resources": {"limits": {"memory": "256MB"}}}}, [], True,
+     ["nginx.resources.limits.memory"]),
+    ("negative-replicas", {}, ["replicaCount=-1"], True,
+     ["replicaCount", "greater than or equal to 0"]),
+    ("negative-grace", {"terminationGracePeriodSeconds": 0}, [], True,
+     ["terminationGracePeriodSeconds"]),
+    ("label-not-string", {}, ["commonLabels.tier=1"], True,
+     ["commonLabels.tier", "string"]),
+    ("extra-env-bad-name", {"app": {"extraEnv": {"bad-name": "x"}}}, [], True,
+     ["app.extraEnv"]),
+    ("bad-cidr", {"networkPolicy": {"database": {"ipBlock": "10.0.0.0"}}}, [], True,
+     ["networkPolicy.database.ipBlock"]),
+    ("bad-duration", {"metrics": {"serviceMonitor": {"interval": "30 seconds"}}}, [], True,
+     ["metrics.serviceMonitor.interval"]),
+    ("min-above-max", {"autoscaling": {"minReplicas": 5, "maxReplicas": 3}}, [], True,
+     ["autoscaling.minReplicas (5) must be <= autoscaling.maxReplicas (3)"]),
+    ("grace-too-short", {"terminationGracePeriodSeconds": 45}, [], True,
+     ["terminationGracePeriodSeconds (45)", "lifecycle.preStopSleepSeconds (5)",
+      "php.fpm.processControlTimeout (40)"]),
+    ("grace-vs-longer-prestop", {"lifecycle": {"preStopSleepSeconds": 25}}, [], True,
+     ["terminationGracePeriodSeconds (60)", "lifecycle.preStopSleepSeconds (25)"]),
+    ("process-control-below-request-terminate", {"php": {"fpm": {"requestTerminateTimeout": 50}}}, [], True,
+     ["php.fpm.processControlTimeout (40) must be >= php.fpm.requestTerminateTimeout (50)"]),
+    ("missing-secret", {}, [], False,
+     ["secrets.appKey", "secrets.existingSecret"]),
+    ("both-secret-forms", {"secrets": {"existingSecret": "vault-backend", "appKey": "base64:x"}}, [], False,
+     ["secrets.existingSecret", "secrets.appKey"]),
+    ("extra-env-shadows-chart", {"app": {"extraEnv": {"DB_HOST": "elsewhere"}}}, [], True,
+     ["app.extraEnv.DB_HOST"]),
+    ("extra-env-carries-secret", {"app": {"extraEnv": {"APP_KEY": "leak"}}}, [], True,
+     ["app.extraEnv.APP_KEY"]),
+    ("ingress-without-host", {"ingress": {"enabled": True}}, [], True,
+     ["ingress.host"]),
+    ("tls-without-secret", {"ingress": {"enabled": True, "host": "a.example.test", "tls": {"enabled": True}}}, [],
+     True, ["ingress.tls.secretName"]),
+    ("plain-job-without-suffix", {"migrations": {"hook": False}}, [], True,
+     ["migrations.nameSuffix"]),
+    ("hpa-without-metrics", {}, ["autoscaling.targetCPUUtilizationPercentage=null",
+                                 "autoscaling.targetMemoryUtilizationPercentage=null"], True,
+     ["autoscaling.targetCPUUtilizationPercentage", "autoscaling.targetMemoryUtilizationPercentage"]),
+]
+
+
+@pytest.mark.parametrize("values, sets, base, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_values_fail_naming_the_field(values, sets, base, expected):
+    error = render_error(values, sets, base=base)
+    for fragment in expected:
+        assert fragment in error, f"{fragment!r} not in:\n{error}"
+
+
+def test_plain_job_check_holds_with_show_only():
+    """The prod flow renders only the Job file: the invariants still apply."""
+    error = render_error({"terminationGracePeriodSeconds": 10}, ["migrations.hook=false", "migrations.nameSuffix=3"],
+                         show_only="templates/migrations-job.yaml")
+    assert "terminationGracePeriodSeconds (10)" in error

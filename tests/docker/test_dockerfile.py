@@ -1,0 +1,373 @@
+"""Static checks of docker/Dockerfile and docker/.dockerignore, hadolint, and the real
+Alpine build when a Docker engine and the base images are available (otherwise skipped,
+with the reason printed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER_DIR = REPO / "docker"
+DOCKERFILE = DOCKER_DIR / "Dockerfile"
+DOCKERIGNORE = DOCKER_DIR / ".dockerignore"
+APP_DIR = REPO / "examples" / "laravel-app"
+
+RUNTIME_STAGES = {"php": "33:33", "nginx": "101:101"}
+
+
+def _skip(reason: str) -> None:
+    # Printed as well, so the reason shows in plain `pytest` output, not only with -rs.
+    print(f"SKIP: {reason}", file=sys.stderr)
+    pytest.skip(reason)
+
+
+# --- a small Dockerfile reader ---------------------------------------------------------------
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    result: list[tuple[str, str]] = []
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not current and (not line or line.startswith("#")):
+            continue
+        if current and line.startswith("#"):
+            continue  # comment inside a continued instruction
+        if line.endswith("\\"):
+            current += line[:-1].rstrip() + " "
+            continue
+        current += line
+        if current:
+            keyword, _, rest = current.partition(" ")
+            result.append((keyword.upper(), rest.strip()))
+        current = ""
+    return result
+
+
+def _stages(text: str) -> dict[str, list[tuple[str, str]]]:
+    stages: dict[str, list[tuple[str, str]]] = {}
+    name = None
+    for keyword, args in _instructions(text):
+        if keyword == "FROM":
+            match = re.search(r"\bAS\s+(\S+)\s*$", args, re.IGNORECASE)
+            assert match, f"every stage is named: FROM {args}"
+            name = match.group(1)
+            assert name not in stages, f"stage {name} defined twice"
+            stages[name] = [(keyword, args)]
+        elif name is not None:
+            stages[name].append((keyword, args))
+    return stages
+
+
+def _global_args(text: str) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for keyword, rest in _instructions(text):
+        if keyword == "FROM":
+            break
+        if keyword == "ARG" and "=" in rest:
+            key, _, value = rest.partition("=")
+            args[key.strip()] = value.strip().strip('"')
+    return args
+
+
+@pytest.fixture(scope="module")
+def dockerfile_text() -> str:
+    return DOCKERFILE.read_text()
+
+
+@pytest.fixture(scope="module")
+def stages(dockerfile_text: str) -> dict[str, list[tuple[str, str]]]:
+    return _stages(dockerfile_text)
+
+
+def _index(instructions: list[tuple[str, str]], predicate) -> int:
+    for position, (keyword, args) in enumerate(instructions):
+        if predicate(keyword, args):
+            return position
+    return -1
+
+
+# --- hadolint ---------------------------------------------------------------------------------
+
+
+def _find_hadolint() -> str | None:
+    beside_python = Path(sys.executable).parent / "hadolint"
+    if beside_python.exists():
+        return str(beside_python)
+    in_tools = REPO / ".tools" / "venv" / "bin" / "hadolint"
+    if in_tools.exists():
+        return str(in_tools)
+    return shutil.which("hadolint")
+
+
+def test_hadolint_reports_nothing():
+    hadolint = _find_hadolint()
+    if hadolint is None:
+        _skip("hadolint not found next to the Python interpreter, in .tools/venv or on PATH")
+    # From the repository root on purpose: the result must not depend on a config file
+    # being picked up from the working directory (ignores are inline, with reasons).
+    result = subprocess.run(
+        [hadolint, "--no-color", "--format", "json", str(DOCKERFILE)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    findings = json.loads(result.stdout or "[]")
+    assert findings == [], json.dumps(findings, indent=2)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_hadolint_ignore_is_explained(dockerfile_text: str):
+    lines = dockerfile_text.splitlines()
+    for number, line in enumerate(lines):
+        if "hadolint ignore=" in line:
+            above = lines[number - 1].strip() if number else ""
+            assert above.startswith("#") and "hadolint" not in above, (
+                f"line {number + 1}: '{line.strip()}' needs a comment above it saying why"
+            )
+
+
+# --- structure --------------------------------------------------------------------------------
+
+
+def test_runtime_stages_exist_and_php_is_the_default_target(stages):
+    for name in RUNTIME_STAGES:
+        assert name in stages, f"runtime stage {name} missing; stages: {list(stages)}"
+    assert list(stages)[-1] == "php", "the last stage (default target) should be the php runtime"
+
+
+def test_base_images_are_arg_pinned(dockerfile_text: str):
+    args = _global_args(dockerfile_text)
+    assert re.fullmatch(r"php:8\.\d+-fpm-alpine3\.\d+", args.get("PHP_IMAGE", "")), args
+    assert re.fullmatch(r"nginx:1\.\d+(\.\d+)?-alpine[\d.]*", args.get("NGINX_IMAGE", "")), args
+    assert args.get("COMPOSER_IMAGE", "").startswith("composer:2"), args
+    assert re.fullmatch(r"node:\d+-alpine[\d.]*", args.get("NODE_IMAGE", "")), args
+    assert args.get("BUILD_FRONTEND") == "false", "front-end build is opt-in"
+
+
+@pytest.mark.parametrize("stage,user", sorted(RUNTIME_STAGES.items()))
+def test_runtime_stage_runs_as_numeric_user_and_stops_gracefully(stages, stage, user):
+    instructions = stages[stage]
+    users = [args for keyword, args in instructions if keyword == "USER"]
+    assert users, f"{stage}: no USER"
+    assert users[-1] == user, f"{stage}: final USER is {users[-1]!r}, expected {user!r} (numeric)"
+    signals = [args for keyword, args in instructions if keyword == "STOPSIGNAL"]
+    assert signals == ["SIGQUIT"], f"{stage}: STOPSIGNAL {signals}"
+
+
+@pytest.mark.parametrize("stage,port", [("php", "9000"), ("nginx", "8080")])
+def test_runtime_stage_exposes_port_and_has_healthcheck(stages, stage, port):
+    instructions = stages[stage]
+    assert ("EXPOSE", port) in instructions
+    checks = [args for keyword, args in instructions if keyword == "HEALTHCHECK"]
+    assert len(checks) == 1, f"{stage}: HEALTHCHECK {checks}"
+    if stage == "php":
+        assert "/usr/local/bin/php-fpm-healthcheck" in checks[0]
+    else:
+        assert "/nginx-health" in checks[0]
+
+
+@pytest.mark.parametrize("stage", sorted(RUNTIME_STAGES))
+def test_runtime_stage_holds_no_build_tools(stages, stage):
+    forbidden = re.compile(
+        r"\b(build-base|gcc|g\+\+|make|autoconf|musl-dev|libc-dev|PHPIZE_DEPS|[\w.-]+-dev)\b"
+        r"|\bcomposer\b|\bnpm\b|\bpecl\b|docker-php-ext-install"
+    )
+    for keyword, args in stages[stage]:
+        if keyword == "RUN":
+            match = forbidden.search(args)
+            assert match is None, f"{stage}: build tool {match.group(0)!r} in RUN {args}"
+        if keyword in ("COPY", "ADD"):
+            assert "--from=composer" not in args, f"{stage}: composer copied into runtime: {args}"
+            assert "/usr/bin/composer" not in args and "/usr/local/bin/composer" not in args
+
+
+def test_extensions_are_compiled_in_a_throwaway_stage(stages):
+    build = stages["php-extensions"]
+    run = " ".join(args for keyword, args in build if keyword == "RUN")
+    for extension in ("pdo_pgsql", "opcache"):
+        assert extension in run
+    assert "apcu" in run
+    php = stages["php"]
+    assert any(k == "COPY" and "--from=php-extensions" in a for k, a in php)
+
+
+def test_vendor_stage_copies_manifests_before_code(stages):
+    deps = stages["vendor-deps"]
+    manifests = _index(deps, lambda k, a: k == "COPY" and "app/composer.json" in a)
+    install = _index(deps, lambda k, a: k == "RUN" and "composer install" in a)
+    assert manifests >= 0 and install > manifests, "composer.json copied, then composer install"
+    assert _index(deps, lambda k, a: k == "COPY" and re.search(r"(^|\s)app/?\s", a + " ")) == -1, (
+        "vendor-deps must not see the application code (layer cache)"
+    )
+    install_args = deps[install][1]
+    for flag in ("--no-dev", "--prefer-dist", "--no-scripts", "--no-autoloader"):
+        assert flag in install_args, f"composer install without {flag}"
+    # composer.lock is optional: copied with a glob that may match nothing.
+    assert "app/composer.lock*" in deps[manifests][1]
+
+    vendor = stages["vendor"]
+    assert vendor[0][1].startswith("vendor-deps "), "vendor builds on vendor-deps"
+    code = _index(vendor, lambda k, a: k == "COPY" and a.split()[0] in ("app/", "app"))
+    dump = _index(vendor, lambda k, a: k == "RUN" and "dump-autoload" in a)
+    assert code >= 0 and dump > code
+    for flag in ("--optimize", "--classmap-authoritative", "--no-dev"):
+        assert flag in vendor[dump][1]
+
+
+def test_php_runtime_layers_put_dependencies_before_code(stages):
+    php = stages["php"]
+    deps = _index(php, lambda k, a: k == "COPY" and "--from=vendor-deps" in a)
+    code = _index(php, lambda k, a: k == "COPY" and a.split()[0] in ("app/", "app"))
+    autoload = _index(php, lambda k, a: k == "COPY" and "--from=vendor " in a + " ")
+    assert 0 <= deps < code < autoload, (deps, code, autoload)
+    config = _index(php, lambda k, a: k == "COPY" and "docker/php/php.ini" in a)
+    assert 0 <= config < deps, "configuration layers come before dependency and code layers"
+
+
+def test_php_runtime_uid_33_and_writable_paths(stages):
+    php = stages["php"]
+    run = " ".join(args for keyword, args in php if keyword == "RUN")
+    assert "addgroup -S -g 33 www-data" in run
+    assert "adduser -S -D -H -u 33 -G www-data" in run
+    assert ("WORKDIR", "/var/www/html") in php
+    chowns = re.findall(r"chown -R 33:33 ([^&;]+)", run)
+    assert chowns, "storage/ and bootstrap/cache are given to UID 33"
+    for target in chowns:
+        assert set(target.split()) <= {"storage", "bootstrap/cache"}, f"only storage/ and bootstrap/cache are writable: {target}"
+
+
+def test_php_runtime_sets_every_variable_the_fpm_configs_read(stages):
+    used = set()
+    for conf in (DOCKER_DIR / "php-fpm").glob("*.conf"):
+        settings = "\n".join(
+            line for line in conf.read_text().splitlines() if not line.lstrip().startswith(";")
+        )
+        used |= set(re.findall(r"\$\{([A-Z0-9_]+)\}", settings))
+    assert {"PHP_FPM_REQUEST_TERMINATE_TIMEOUT", "PHP_FPM_PROCESS_CONTROL_TIMEOUT"} <= used
+    env_text = " ".join(args for keyword, args in stages["php"] if keyword == "ENV")
+    defaults = dict(re.findall(r"([A-Z0-9_]+)=(\S+)", env_text))
+    for variable in sorted(used):
+        assert variable in defaults, f"{variable} is read by the php-fpm config but has no ENV default"
+    assert defaults["PHP_FPM_REQUEST_TERMINATE_TIMEOUT"] == "30"
+    assert defaults["PHP_FPM_PROCESS_CONTROL_TIMEOUT"] == "40"
+    assert int(defaults["PHP_FPM_PROCESS_CONTROL_TIMEOUT"]) > int(defaults["PHP_FPM_REQUEST_TERMINATE_TIMEOUT"])
+
+
+def test_timeouts_are_coherent_between_nginx_and_php_fpm(stages):
+    conf = (DOCKER_DIR / "nginx" / "default.conf").read_text()
+    read_timeout = int(re.search(r"fastcgi_read_timeout\s+(\d+)s;", conf).group(1))
+    env_text = " ".join(args for keyword, args in stages["php"] if keyword == "ENV")
+    terminate = int(re.search(r"PHP_FPM_REQUEST_TERMINATE_TIMEOUT=(\d+)", env_text).group(1))
+    assert read_timeout >= terminate
+    # Everything must be done within the chart's terminationGracePeriodSeconds (60).
+    process_control = int(re.search(r"PHP_FPM_PROCESS_CONTROL_TIMEOUT=(\d+)", env_text).group(1))
+    assert process_control < 60
+    nginx_main = (DOCKER_DIR / "nginx" / "nginx.conf").read_text()
+    shutdown = int(re.search(r"worker_shutdown_timeout\s+(\d+)s;", nginx_main).group(1))
+    assert shutdown < 60
+
+
+def test_nginx_runtime_uses_tmp_only_and_ships_public_files(stages):
+    nginx = stages["nginx"]
+    copies = [args for keyword, args in nginx if keyword == "COPY"]
+    assert any(a.startswith("app/public/") for a in copies)
+    assert any("--from=frontend" in a for a in copies)
+    main_conf = (DOCKER_DIR / "nginx" / "nginx.conf").read_text()
+    assert re.search(r"^pid /tmp/nginx/", main_conf, re.M)
+    for directive in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        assert re.search(rf"^\s*{directive}_temp_path\s+/tmp/nginx/", main_conf, re.M), directive
+    assert not re.search(r"^\s*user\s", main_conf, re.M), "no user directive (unprivileged)"
+    entrypoint = (DOCKER_DIR / "nginx" / "docker-entrypoint.sh").read_text()
+    assert "mkdir -p /tmp/nginx" in entrypoint
+
+
+@pytest.mark.parametrize("stage", sorted(RUNTIME_STAGES))
+def test_runtime_stage_has_oci_labels(stages, stage):
+    labels = " ".join(args for keyword, args in stages[stage] if keyword == "LABEL")
+    for key, arg in (("revision", "REVISION"), ("version", "VERSION"), ("source", "SOURCE")):
+        assert f'org.opencontainers.image.{key}="${{{arg}}}"' in labels
+        assert ("ARG", f"{arg}") in stages[stage] or any(
+            k == "ARG" and a.startswith(f"{arg}=") for k, a in stages[stage]
+        )
+
+
+def test_copied_files_exist():
+    text = DOCKERFILE.read_text()
+    for keyword, args in _instructions(text):
+        if keyword != "COPY" or "--from=" in args:
+            continue
+        sources = [a for a in args.split() if not a.startswith("--")][:-1]
+        for source in sources:
+            if "*" in source:
+                continue
+            path = (APP_DIR / source[len("app/"):]) if source.startswith("app/") else REPO / source
+            assert path.exists(), f"COPY source {source} missing ({path})"
+    for script in ("php/php-fpm-healthcheck", "php/docker-entrypoint.sh", "nginx/docker-entrypoint.sh"):
+        assert (DOCKER_DIR / script).read_text().startswith("#!"), script
+
+
+def test_dockerignore_matches_the_context_layout():
+    patterns = [
+        line.strip() for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for required in ("app/vendor", "app/node_modules", "app/.env", "app/storage/logs/*", "**/.git", "tests"):
+        assert required in patterns, f".dockerignore lacks {required}"
+    # Nothing the Dockerfile copies may be ignored.
+    for needed in ("app", "docker", "app/public", "app/composer.json"):
+        assert needed not in patterns
+
+
+# --- the real build ---------------------------------------------------------------------------
+
+
+def test_alpine_image_builds():
+    text = DOCKERFILE.read_text()
+    args = _global_args(text)
+    images = [args["PHP_IMAGE"], args["NGINX_IMAGE"], args["COMPOSER_IMAGE"]]
+    offline_reason = f"no Alpine base image available offline ({', '.join(images)})"
+    docker = shutil.which("docker")
+    if docker is None:
+        _skip(f"{offline_reason}: no docker client")
+    try:
+        info = subprocess.run([docker, "info", "--format", "{{.ServerVersion}}"],
+                              capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        _skip(f"{offline_reason}: docker engine not answering")
+    if info.returncode != 0:
+        _skip(f"{offline_reason}: no docker engine reachable ({info.stderr.strip()[:120]})")
+    missing = [
+        image for image in images
+        if subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=20).returncode != 0
+    ]
+    if missing:
+        _skip(f"{offline_reason}: missing locally: {', '.join(missing)}")
+
+    # Assemble the context the way the image role does: app/ + docker/ + .dockerignore.
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        context = Path(tmp)
+        shutil.copytree(APP_DIR, context / "app", ignore=shutil.ignore_patterns("vendor", "node_modules"))
+        shutil.copytree(DOCKER_DIR, context / "docker")
+        shutil.copy(DOCKERIGNORE, context / ".dockerignore")
+        env = dict(os.environ, DOCKER_BUILDKIT="1")
+        for target in ("nginx", "php"):
+            tag = f"laravel-ops-test-{target}:latest"
+            build = subprocess.run(
+                [docker, "build", "--target", target, "-f", str(context / "docker" / "Dockerfile"),
+                 "-t", tag, str(context)],
+                capture_output=True, text=True, timeout=1800, env=env,
+            )
+            assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+            inspect = json.loads(subprocess.run([docker, "image", "inspect", tag],
+                                                capture_output=True, text=True).stdout)[0]
+            assert inspect["Config"]["User"] == RUNTIME_STAGES[target]

@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, laravel_ops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import itertools
+import re
+
+import pytest
+
+from ansible_collections.laravel_ops.k8s.plugins.module_utils.migrations import (
+    MigrationPlanError,
+    image_digest,
+    job_name_suffix,
+    plan_migrations,
+    same_image,
+)
+from ansible_collections.laravel_ops.k8s.plugins.modules import migration_plan
+
+NEW = 'registry.example.com/acme/backend-php@sha256:' + '4f53cda18c' + 'e' * 54
+OLD = 'registry.example.com/acme/backend-php@sha256:' + '0b5a7c1f4e' + 'd' * 54
+ENVIRONMENTS = ('local', 'dev', 'staging', 'prod')
+MODES = ('hooks', 'job', 'off')
+
+
+def expected_outcome(environment, mode, approved, release_exists, changed):
+    """The decision table, spelled out independently of the implementation."""
+    if mode == 'off':
+        return 'skip'
+    if mode == 'hooks':
+        return 'error:backend_migrations_mode' if environment == 'prod' else 'hooks'
+    if release_exists and not changed:
+        return 'skip'
+    if environment == 'prod' and not approved:
+        return 'error:backend_migrations_approved'
+    return 'job'
+
+
+TABLE = list(itertools.product(ENVIRONMENTS, MODES, (True, False), (True, False), (True, False)))
+
+
+@pytest.mark.parametrize('environment, mode, approved, release_exists, changed', TABLE)
+def test_decision_table(environment, mode, approved, release_exists, changed):
+    expected = expected_outcome(environment, mode, approved, release_exists, changed)
+    args = dict(environment=environment, mode=mode, approved=approved, release_exists=release_exists,
+                pending_image=NEW, previous_image=OLD if changed else NEW)
+    if expected.startswith('error:'):
+        with pytest.raises(MigrationPlanError) as info:
+            plan_migrations(**args)
+        assert expected.split(':', 1)[1] in str(info.value)
+        return
+    plan = plan_migrations(**args)
+    assert plan['action'] == expected
+    assert plan['job_name_suffix'] == '4f53cda18c'
+    assert plan['reason'].endswith('.')
+    assert plan['approval_required'] == (expected == 'job' and environment == 'prod')
+
+
+@pytest.mark.parametrize('environment, mode, approved, release_exists, previous, action, reason', [
+    ('dev', 'hooks', False, True, OLD, 'hooks', 'Helm runs the migration hook Jobs'),
+    ('staging', 'off', False, True, OLD, 'skip', 'Migrations are off'),
+    ('prod', 'off', False, True, OLD, 'skip', 'Migrations are off'),
+    ('prod', 'job', False, True, NEW, 'skip', 'image is unchanged'),
+    ('prod', 'job', True, True, OLD, 'job', 'Image changed from sha256:0b5a7c1f4edd to sha256:4f53cda18cee in prod'),
+    ('prod', 'job', True, False, '', 'job', 'First release in prod'),
+    ('staging', 'job', False, True, '', 'job', 'The deployed image is unknown in staging'),
+    ('local', 'job', False, False, NEW, 'job', 'First release in local'),
+])
+def test_readable_rows(environment, mode, approved, release_exists, previous, action, reason):
+    plan = plan_migrations(environment, mode, approved, release_exists, NEW, previous)
+    assert plan['action'] == action
+    assert reason in plan['reason']
+
+
+def test_unapproved_prod_job_message():
+    with pytest.raises(MigrationPlanError) as info:
+        plan_migrations('prod', 'job', approved=False, release_exists=True, pending_image=NEW, previous_image=OLD)
+    message = str(info.value)
+    assert 'backend_migrations_approved is not true' in message
+    assert '-e backend_migrations_approved=true' in message
+    assert 'sha256:4f53cda18cee' in message
+    assert 'Nothing was changed' in message
+
+
+def test_hooks_in_prod_message():
+    with pytest.raises(MigrationPlanError) as info:
+        plan_migrations('prod', 'hooks', True, True, NEW, OLD)
+    assert str(info.value) == ("backend_migrations_mode: 'hooks' is not allowed in prod, because hook Jobs run after "
+                               "the new pods start; allowed: job, off")
+
+
+@pytest.mark.parametrize('kwargs, expected', [
+    (dict(environment='qa'), 'backend_environment'),
+    (dict(mode='sometimes'), 'backend_migrations_mode'),
+    (dict(pending_image=''), 'pending_image: missing'),
+])
+def test_invalid_inputs(kwargs, expected):
+    args = dict(environment='dev', mode='job', pending_image=NEW)
+    args.update(kwargs)
+    with pytest.raises(MigrationPlanError) as info:
+        plan_migrations(**args)
+    assert expected in str(info.value)
+    assert 'allowed:' in str(info.value)
+
+
+def test_job_name_suffix():
+    assert job_name_suffix(NEW) == '4f53cda18c'
+    assert job_name_suffix('sha256:' + 'a' * 64) == 'a' * 10
+    tag_suffix = job_name_suffix('acme/php:1.2.3')
+    assert tag_suffix == job_name_suffix('acme/php:1.2.3')
+    assert tag_suffix != job_name_suffix('acme/php:1.2.4')
+    for suffix in (job_name_suffix(NEW), tag_suffix, job_name_suffix('X')):
+        assert re.match(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', suffix)
+        assert len(suffix) <= 10
+
+
+def test_image_comparison():
+    digest = 'sha256:' + 'c' * 64
+    assert image_digest('a/b@' + digest) == digest
+    assert image_digest('a/b:1.0') is None
+    assert same_image('a/b@' + digest, digest)
+    assert same_image('other/repo@' + digest, 'a/b@' + digest)
+    assert not same_image(NEW, OLD)
+    assert same_image('a/b:1.0', 'a/b:1.0')
+    assert not same_image('a/b:1.0', '')
+    assert not same_image('', '')
+
+
+# ---------------------------------------------------------------------------------------------
+# the module shell
+
+def test_module_returns_plan(run_module):
+    status, result = run_module(migration_plan.main, dict(
+        environment='prod', mode='job', approved=True, release_exists=True, pending_image=NEW, previous_image=OLD))
+    assert status == 'exit'
+    assert result['changed'] is False
+    assert result['action'] == 'job'
+    assert result['job_name_suffix'] == '4f53cda18c'
+    assert result['approval_required'] is True
+
+
+def test_module_check_mode_is_read_only(run_module):
+    status, result = run_module(migration_plan.main, dict(
+        environment='staging', mode='hooks', pending_image=NEW, _ansible_check_mode=True))
+    assert status == 'exit'
+    assert result['changed'] is False
+    assert result['action'] == 'hooks'
+
+
+def test_module_fails_without_approval(run_module):
+    status, result = run_module(migration_plan.main, dict(
+        environment='prod', mode='job', approved=False, release_exists=True, pending_image=NEW, previous_image=OLD))
+    assert status == 'fail'
+    assert 'backend_migrations_approved' in result['msg']
+
+
+def test_module_accepts_string_booleans(run_module):
+    # -e backend_migrations_approved=true arrives as a string; the module's bool type converts it.
+    status, result = run_module(migration_plan.main, dict(
+        environment='prod', mode='job', approved='true', release_exists='yes', pending_image=NEW, previous_image=OLD))
+    assert status == 'exit'
+    assert result['action'] == 'job'
+
+
+def test_module_rejects_unknown_mode(run_module):
+    status, result = run_module(migration_plan.main, dict(environment='prod', mode='always', pending_image=NEW))
+    assert status == 'fail'
+    assert 'mode' in result['msg'] and 'hooks, job, off' in result['msg']
