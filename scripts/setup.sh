@@ -15,6 +15,21 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 mkdir -p "$CACHE" "$ROOT/.tools/bin"
 
+# Debian packages the tests run for real: nginx and php-fpm with the image's own configs.
+DEBIAN_PACKAGES=(php-cli php-fpm php-apcu nginx-light git)
+
+install_debian_packages() {
+  local missing=()
+  for package in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
 install_python_env() {
   local key venv
   key="$("$PYTHON" -c 'import sys; print("py%d.%d" % sys.version_info[:2])')-$(cat "$ROOT/requirements.txt" "$ROOT/requirements-test.txt" | sha256sum | cut -c1-12)"
@@ -53,6 +68,7 @@ link_collection() {
   ln -sfn "$ROOT" "$ROOT/.tools/collections/ansible_collections/laravel_ops/k8s"
 }
 
+install_debian_packages
 install_python_env
 install_helm
 link_collection

@@ -371,3 +371,57 @@ def test_alpine_image_builds():
             inspect = json.loads(subprocess.run([docker, "image", "inspect", tag],
                                                 capture_output=True, text=True).stdout)[0]
             assert inspect["Config"]["User"] == RUNTIME_STAGES[target]
+
+
+# --- entrypoints ------------------------------------------------------------------------------
+
+
+def test_php_entrypoint_recreates_laravel_skeleton_and_execs(tmp_path):
+    sh = shutil.which("sh")
+    if sh is None:
+        _skip("no POSIX sh")
+    entrypoint = DOCKER_DIR / "php" / "docker-entrypoint.sh"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "APP_ROOT": str(tmp_path)}
+    result = subprocess.run([sh, str(entrypoint), "sh", "-c", "echo ran:$0", "ok"],
+                            capture_output=True, text=True, env=env, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ran:ok"
+    for directory in ("storage/app/public", "storage/framework/cache/data", "storage/framework/sessions",
+                      "storage/framework/views", "storage/logs", "bootstrap/cache"):
+        assert (tmp_path / directory).is_dir(), directory
+
+    # Options only: they are php-fpm's (php-fpm replaced by `echo` through PATH here).
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    fake = fake_bin / "php-fpm"
+    fake.write_text("#!/bin/sh\necho php-fpm \"$@\"\n")
+    fake.chmod(0o755)
+    env["PATH"] = f"{fake_bin}:{env['PATH']}"
+    result = subprocess.run([sh, str(entrypoint), "-F", "-R"], capture_output=True, text=True, env=env, timeout=30)
+    assert result.stdout.strip() == "php-fpm -F -R", result.stderr
+    result = subprocess.run([sh, str(entrypoint)], capture_output=True, text=True, env=env, timeout=30)
+    assert result.stdout.strip() == "php-fpm", result.stderr
+
+
+@pytest.mark.parametrize("script", ["php/docker-entrypoint.sh", "nginx/docker-entrypoint.sh"])
+def test_entrypoints_are_posix_sh(script):
+    sh = shutil.which("sh")
+    if sh is None:
+        _skip("no POSIX sh")
+    text = (DOCKER_DIR / script).read_text()
+    assert text.startswith("#!/bin/sh\n")
+    assert "migrate" not in re.sub(r"#.*", "", text), "no migrations in an entrypoint"
+    result = subprocess.run([sh, "-n", str(DOCKER_DIR / script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert os.access(DOCKER_DIR / script, os.X_OK)
+
+
+@pytest.mark.parametrize("stage", sorted(RUNTIME_STAGES))
+def test_per_build_args_do_not_bust_the_layer_cache(stages, stage):
+    """ARG REVISION etc. change on every build; declared before a RUN they would make that RUN
+    (and everything after it) miss the cache."""
+    instructions = stages[stage]
+    last_run = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "RUN")
+    for position, (keyword, args) in enumerate(instructions):
+        if keyword == "ARG" and args.split("=")[0] in ("VERSION", "REVISION", "SOURCE", "CREATED"):
+            assert position > last_run, f"{stage}: ARG {args} declared before a RUN"

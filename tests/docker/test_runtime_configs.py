@@ -170,7 +170,7 @@ def _get(port: int, path: str, headers: dict | None = None, source: str | None =
 class Stack:
     """php-fpm (docker/php-fpm/*.conf, docker/php/php.ini) behind nginx (docker/nginx/*.conf)."""
 
-    def __init__(self, nginx: str, php_fpm: str):
+    def __init__(self, nginx: str | None, php_fpm: str | None):
         self.nginx = nginx
         self.php_fpm = php_fpm
         self.root = Path(tempfile.mkdtemp(prefix="laravel-ops-stack-"))
@@ -211,8 +211,8 @@ class Stack:
         site = _replace(site, "127.0.0.1:9000", f"127.0.0.1:{self.fpm_port}", "default.conf")
         site = _replace(site, "root /var/www/html/public;", f"root {www};", "default.conf")
         (conf_dir / "conf.d" / "default.conf").write_text(site)
-        nginx_conf_dir = Path(os.path.realpath(nginx)).parent.parent / "etc" / "nginx"
-        for name in ("mime.types", "fastcgi_params"):
+        nginx_conf_dir = Path(os.path.realpath(nginx or "/usr/sbin/nginx")).parent.parent / "etc" / "nginx"
+        for name in ("mime.types", "fastcgi_params") if nginx else ():
             source = next(
                 (p for p in (Path("/etc/nginx") / name, nginx_conf_dir / name) if p.exists()), None
             )
@@ -313,8 +313,8 @@ def stack(nginx_binary, php_fpm_binary):
 # --- configuration tests -----------------------------------------------------------------------
 
 
-def test_nginx_config_syntax(nginx_binary, php_fpm_binary):
-    probe = Stack(nginx_binary, php_fpm_binary)
+def test_nginx_config_syntax(nginx_binary):
+    probe = Stack(nginx_binary, None)
     try:
         result = subprocess.run(
             [nginx_binary, "-t", "-p", str(probe.nginx_run), "-c", str(probe.nginx_conf), "-e", "stderr"],
@@ -326,8 +326,8 @@ def test_nginx_config_syntax(nginx_binary, php_fpm_binary):
         probe.cleanup()
 
 
-def test_php_fpm_config_test(nginx_binary, php_fpm_binary):
-    probe = Stack(nginx_binary, php_fpm_binary)
+def test_php_fpm_config_test(php_fpm_binary):
+    probe = Stack(None, php_fpm_binary)
     try:
         result = subprocess.run(
             [php_fpm_binary, "-t", "-y", str(probe.fpm_conf), "-c", str(probe.php_ini)],

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, ansible_playbook
+from playbook_helpers import ROOT, ansible_playbook
 
 LOCAL_APP_KEY = "base64:bG9jYWwtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA="
 LOCAL_DB_PASSWORD = "local-only-password"

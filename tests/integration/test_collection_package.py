@@ -5,7 +5,7 @@ import tarfile
 
 import pytest
 
-from conftest import ROOT, offline_env, run, tool
+from playbook_helpers import ROOT, offline_env, run, tool
 
 MUST_TRAVEL = [
     "charts/backend/Chart.yaml",

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from conftest import ENVIRONMENTS, ROOT, run, tool
+from playbook_helpers import ENVIRONMENTS, ROOT, run, tool
 
 SEED_CONTAINERS = {
     "php-fpm": {"requests": {"cpu": "250m", "memory": "256Mi"},
@@ -93,7 +93,7 @@ def test_environments_differ_only_where_the_inventories_say(rendered):
     """Values files hold only what inventories set; the seed's hardening is identical everywhere."""
     documented = {
         "commonLabels", "app", "autoscaling", "replicaCount", "ingress", "php", "nginx",
-        "database", "secrets", "migrations", "metrics",
+        "database", "secrets", "migrations", "metrics", "networkPolicy",
     }
     for environment in ENVIRONMENTS:
         assert set(rendered[environment]["values"]) <= documented, environment
