@@ -32,7 +32,7 @@ def installed(tmp_path_factory):
     assert len(tarballs) == 1, tarballs
     collections = work / "collections"
     # kubernetes.core and community.docker come from the pinned `ansible` package already.
-    run([tool("ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(collections), str(tarballs[0])])
+    run([tool("ansible-galaxy"), "collection", "install", "--no-deps", "--force", "-p", str(collections), str(tarballs[0])])
     return tarballs[0], collections / "ansible_collections" / "laravel_ops" / "k8s", collections
 
 
