@@ -50,38 +50,28 @@ def test_lint_strict_with_ci_values(values_file):
     assert "Fail:" not in result.stdout + result.stderr
 
 
+def schema_nodes(node, path="$"):
+    """Every mapping in the schema with its JSONPath-like location."""
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from schema_nodes(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from schema_nodes(value, f"{path}[{index}]")
+
+
 def test_schema_is_strict_draft7():
     schema = json.loads((CHART / "values.schema.json").read_text())
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
-    strict = []
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            if node.get("type") == "object" and "properties" in node:
-                assert node.get("additionalProperties") is False, f"{path} is not strict"
-                strict.append(path)
-            for key, value in node.items():
-                walk(value, f"{path}.{key}")
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, f"{path}[{index}]")
-
-    walk(schema, "$")
-    assert "$" in strict and len(strict) > 40
+    objects = [(path, node) for path, node in schema_nodes(schema)
+               if node.get("type") == "object" and "properties" in node]
+    loose = [path for path, node in objects if node.get("additionalProperties") is not False]
+    assert not loose, f"not strict: {loose}"
+    assert objects[0][0] == "$" and len(objects) > 40
     # no required keys: partial values files (inventory overrides) validate against it too
-    required = []
-
-    def find_required(node, path):
-        if isinstance(node, dict):
-            if "required" in node and path != "$.properties.imagePullSecrets.items.anyOf[1]":
-                required.append(path)
-            for key, value in node.items():
-                find_required(value, f"{path}.{key}")
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                find_required(value, f"{path}[{index}]")
-
-    find_required(schema, "$")
+    required = [path for path, node in schema_nodes(schema)
+                if "required" in node and path != "$.properties.imagePullSecrets.items.anyOf[1]"]
     assert required == []
 
 
