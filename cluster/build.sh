@@ -77,6 +77,12 @@ module_time() {
     | sed -n 's/^[[:space:]]*"Time": "\(.*\)",\{0,1\}$/\1/p' | head -n1
 }
 
+# gorun ARGS...: runs go with its messages ("go: downloading ...") prefixed like ours on stderr.
+gorun() {
+  "$GO" "$@" 2>&1 | sed -u 's/^/[cluster]   /' >&2
+  return "${PIPESTATUS[0]}"
+}
+
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-build.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -166,7 +172,7 @@ GO
     done
   done
   log "kubernetes: compiling $(component_bins kubernetes) (one go build)"
-  (cd "$mod" && "$GO" build -trimpath -ldflags "${ld[*]}" -o "$out/" \
+  (cd "$mod" && gorun build -trimpath -ldflags "${ld[*]}" -o "$out/" \
       k8s.io/kubernetes/cmd/kube-apiserver \
       k8s.io/kubernetes/cmd/kube-controller-manager \
       k8s.io/kubernetes/cmd/kube-scheduler \
@@ -208,8 +214,8 @@ import (
 GO
   (cd "$mod" && "$GO" mod tidy) >"$WORK/etcd-tidy.log" 2>&1 \
     || { tail -n 30 "$WORK/etcd-tidy.log" >&2; die "etcd: go mod tidy failed"; }
-  (cd "$mod" && "$GO" build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3 \
-    && "$GO" build -trimpath -ldflags "-s -w" -o "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3)
+  (cd "$mod" && gorun build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3 \
+    && gorun build -trimpath -ldflags "-s -w" -o "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3)
   install_bins etcd "$out"
 }
 
@@ -219,7 +225,7 @@ build_cni() {
   for p in main/bridge ipam/host-local main/loopback meta/portmap; do
     pkgs+=("github.com/containernetworking/plugins/plugins/$p@$CNI_PLUGINS_VERSION")
   done
-  (cd "$WORK" && GOBIN="$out" "$GO" install -trimpath -ldflags "-s -w \
+  (cd "$WORK" && GOBIN="$out" gorun install -trimpath -ldflags "-s -w \
       -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" \
       "${pkgs[@]}")
   install_bins cni "$out"
@@ -228,7 +234,7 @@ build_cni() {
 build_coredns() {
   local out="$WORK/coredns-out"
   mkdir -p "$out"
-  (cd "$WORK" && GOBIN="$out" "$GO" install -trimpath \
+  (cd "$WORK" && GOBIN="$out" gorun install -trimpath \
       -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
       "github.com/coredns/coredns@$COREDNS_VERSION")
   install_bins coredns "$out"
@@ -238,7 +244,7 @@ build_metrics_server() {
   local out="$WORK/ms-out" date pkg=k8s.io/client-go/pkg/version
   mkdir -p "$out"
   date="$(module_time sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION")"
-  (cd "$WORK" && GOBIN="$out" "$GO" install -trimpath \
+  (cd "$WORK" && GOBIN="$out" gorun install -trimpath \
       -ldflags "-s -w -X $pkg.gitVersion=$METRICS_SERVER_VERSION -X $pkg.gitCommit=$METRICS_SERVER_VERSION -X $pkg.buildDate=${date:-1970-01-01T00:00:00Z}" \
       "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION")
   install_bins metrics-server "$out"

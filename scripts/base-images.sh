@@ -16,6 +16,7 @@
 #   - Acquire::Check-Valid-Until "false": the archive's sid Release file is past its
 #     Valid-Until on these machines, and apt refuses an expired Release otherwise (signatures
 #     are still checked);
+#   - /usr/sbin/policy-rc.d denying service starts (no init system in a container);
 #   - no recommends / suggests, no docs, man pages or translations (dpkg path-exclude, as the
 #     official slim images do; copyright files are kept).
 set -euo pipefail
@@ -113,6 +114,10 @@ build_rootfs() {
   find "$ROOTFS/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   find "$ROOTFS/usr/share/doc" -mindepth 1 -type d -empty -delete
   find "$ROOTFS/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
+  # No init system in a container: package scripts must not try to start services.
+  printf '#!/bin/sh\n# laravel-ops base image: no services are started in image builds.\nexit 101\n' \
+    >"$ROOTFS/usr/sbin/policy-rc.d"
+  chmod 0755 "$ROOTFS/usr/sbin/policy-rc.d"
   : >"$ROOTFS/etc/resolv.conf"
   : >"$ROOTFS/etc/machine-id" 2>/dev/null || true
   echo localhost >"$ROOTFS/etc/hostname"

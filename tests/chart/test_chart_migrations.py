@@ -16,7 +16,7 @@ def test_migration_hook_job(default_docs, pod):
     annotations = job["metadata"]["annotations"]
     assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
     assert annotations["helm.sh/hook-weight"] == "0"
-    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation"
     spec = job["spec"]
     assert (spec["backoffLimit"], spec["activeDeadlineSeconds"], spec["ttlSecondsAfterFinished"]) == (0, 600, 3600)
     pod_spec = _job_spec(job)

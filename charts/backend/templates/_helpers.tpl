@@ -352,7 +352,7 @@ metadata:
     {{- include "backend.migrations.labels" $ | nindent 4 }}
   {{- $hookAnnotations := dict }}
   {{- if $hook }}
-  {{- $hookAnnotations = dict "helm.sh/hook" "post-install,post-upgrade" "helm.sh/hook-weight" (toString .weight) "helm.sh/hook-delete-policy" "before-hook-creation,hook-succeeded" }}
+  {{- $hookAnnotations = dict "helm.sh/hook" "post-install,post-upgrade" "helm.sh/hook-weight" (toString .weight) "helm.sh/hook-delete-policy" "before-hook-creation" }}
   {{- end }}
   {{- with include "backend.annotations" (dict "context" $ "extra" $hookAnnotations) }}
   {{- . | nindent 2 }}
