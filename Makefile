@@ -4,14 +4,16 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV ?= local
+SCENARIO ?= default
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.tools/venv/bin:$(PATH)
 
-.PHONY: help setup test deploy render lint sanity
+.PHONY: help setup test deploy render molecule
 
 help:
 	@echo "make deploy [ENV=local]  deploy the backend (local: onto the project's own cluster)"
 	@echo "make test                run every check (what CI runs)"
 	@echo "make render ENV=prod     write rendered/values-prod.yaml for plain helm users"
+	@echo "make molecule [SCENARIO=default]  Molecule against the local cluster (kind: SCENARIO=kind)"
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +23,9 @@ test: setup
 
 deploy: setup
 	@bash scripts/deploy.sh $(ENV)
+
+molecule: setup
+	@bash scripts/molecule.sh $(SCENARIO)
 
 render: setup
 	ansible-playbook playbooks/render.yml -i inventories/$(ENV)
