@@ -74,6 +74,10 @@ unmount_under() {
 unmount_under "$KUBELET_ROOT/"
 unmount_under "$CONTAINERD_ROOT/"
 unmount_under /run/containerd/
+# the kubelet bind-mounts its root dir onto itself (to make it rshared)
+while findmnt -rn -o TARGET | grep -qx "$KUBELET_ROOT"; do
+  umount "$KUBELET_ROOT" 2>/dev/null || umount -l "$KUBELET_ROOT" 2>/dev/null || break
+done
 for ns in /run/netns/cni-*; do
   [[ -e "$ns" ]] || continue
   umount "$ns" 2>/dev/null || umount -l "$ns" 2>/dev/null || true
@@ -89,7 +93,7 @@ rm -rf "$CNI_IPAM"
 for table in filter nat mangle; do
   rules="$(iptables -w -t "$table" -S 2>/dev/null || true)"
   # jumps into KUBE-*/CNI-*/our chains from built-in chains, then the chains themselves
-  grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j (KUBE-|CNI-|'"$FW_CHAIN"')' <<< "$rules" \
+  { grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j (KUBE-|CNI-|'"$FW_CHAIN"')' <<< "$rules" || true; } \
     | sed 's/^-A/-D/' | while read -r rule; do
       eval "iptables -w -t $table $rule" 2>/dev/null || true
     done
@@ -100,7 +104,7 @@ done
 # kube-proxy also writes the ip6tables KUBE-* chains for its (empty) IPv6 side
 for table in filter nat mangle; do
   rules="$(ip6tables -w -t "$table" -S 2>/dev/null || true)"
-  grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j KUBE-' <<< "$rules" | sed 's/^-A/-D/' \
+  { grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j KUBE-' <<< "$rules" || true; } | sed 's/^-A/-D/' \
     | while read -r rule; do eval "ip6tables -w -t $table $rule" 2>/dev/null || true; done
   chains="$(grep -E '^-N KUBE-' <<< "$rules" | awk '{print $2}' || true)"
   for c in $chains; do ip6tables -w -t "$table" -F "$c" 2>/dev/null || true; done

@@ -76,7 +76,7 @@ build_rootfs() {
     die "debootstrap failed (log: $IMAGES/debootstrap.log)"
   fi
   # No package caches or lists in the image; /dev is the runtime's.
-  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/dev/*
+  rm -rf "${dir:?}"/var/cache/apt/archives/*.deb "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/dev/*
   tar -C "$dir" --numeric-owner --sort=name -cf "$ROOTFS_TAR.tmp" .
   mv -f "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
   rm -rf "$dir"
@@ -144,7 +144,7 @@ import_images() {
       continue
     fi
     log "images: importing $ref ($digest)"
-    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images import "$tar" >&2 \
+    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images import "$tar" 2>&1 | sed "s/^/[cluster]   /" >&2 \
       || die "ctr images import $tar failed"
     # CRI only looks at images that carry the managed label; ctr import sets it on the k8s.io
     # namespace's images since containerd 1.5, so nothing else is needed. Make sure it unpacked:

@@ -19,7 +19,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 KEEP=0
 [[ "${1:-}" == --keep ]] && KEEP=1
-NS=laravel-ops-smoke
+# a fresh namespace each run: a Service re-created under an old name could meet cached DNS answers
+NS="laravel-ops-smoke-$(date +%s)"
 WAIT="${LARAVEL_OPS_SMOKE_TIMEOUT:-120}"
 PASSED=0
 FAILED=0
@@ -29,6 +30,8 @@ kubectl get --raw /readyz >/dev/null 2>&1 || die "the API server does not answer
 
 ok() { log "PASS: $*"; PASSED=$((PASSED + 1)); }
 bad() { log "FAIL: $*"; FAILED=$((FAILED + 1)); }
+matches() { [[ "$1" =~ $2 ]]; }
+equals() { [[ "$1" == "$2" ]]; }
 check() { # DESCRIPTION COMMAND...
   local what="$1"; shift
   if "$@"; then ok "$what"; else bad "$what"; fi
@@ -38,6 +41,16 @@ cleanup() {
   if [[ $KEEP == 0 ]]; then
     kubectl delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1 || true
   fi
+}
+# wait_pod_done POD: until the pod has Succeeded or Failed; prints the phase
+wait_pod_done() {
+  local phase="" i
+  for ((i = 0; i < WAIT; i++)); do
+    phase="$(kubectl -n "$NS" get pod "$1" -o jsonpath='{.status.phase}' 2>/dev/null || true)"
+    [[ "$phase" == Succeeded || "$phase" == Failed ]] && break
+    sleep 1
+  done
+  echo "${phase:-Unknown}"
 }
 trap cleanup EXIT
 
@@ -52,10 +65,8 @@ POD_SECURITY='
     runAsGroup: 65534
     seccompProfile: {type: RuntimeDefault}'
 
-if kubectl get namespace "$NS" >/dev/null 2>&1; then
-  log "deleting the namespace $NS of an earlier run"
-  kubectl delete namespace "$NS" --timeout="${WAIT}s" >/dev/null
-fi
+# namespaces of earlier runs that were kept (--keep) or interrupted
+kubectl delete namespace -l laravel-ops.local/smoke=true --wait=false >/dev/null 2>&1 || true
 start=$SECONDS
 kubectl apply -f - >/dev/null <<EOF
 apiVersion: v1
@@ -63,6 +74,7 @@ kind: Namespace
 metadata:
   name: $NS
   labels:
+    laravel-ops.local/smoke: "true"
     pod-security.kubernetes.io/enforce: restricted
     pod-security.kubernetes.io/warn: restricted
 ---
@@ -129,10 +141,11 @@ EOF
 log "applied the smoke namespace, pod, deployment and service"
 
 # ---- 1. a pod that prints and exits 0 --------------------------------------------------------
-if kubectl -n "$NS" wait pod/hello --for=jsonpath='{.status.phase}'=Succeeded --timeout="${WAIT}s" >/dev/null; then
+phase="$(wait_pod_done hello)"
+if [[ "$phase" == Succeeded ]]; then
   ok "pod hello ran to completion (phase Succeeded)"
 else
-  bad "pod hello did not succeed: $(kubectl -n "$NS" get pod hello -o jsonpath='{.status.phase} {.status.containerStatuses[0].state}')"
+  bad "pod hello did not succeed: phase $phase $(kubectl -n "$NS" get pod hello -o jsonpath='{.status.containerStatuses[0].state}')"
   kubectl -n "$NS" describe pod hello | tail -n 20 >&2 || true
 fi
 cid="$(kubectl -n "$NS" get pod hello -o jsonpath='{.status.containerStatuses[0].containerID}')"
@@ -141,11 +154,11 @@ exit_code="$(kubectl -n "$NS" get pod hello -o jsonpath='{.status.containerStatu
 logs="$(kubectl -n "$NS" logs hello 2>&1 || true)"
 log "pod hello: containerID=$cid restartCount=$restarts exitCode=$exit_code"
 log "pod hello logs: $logs"
-check "container ID is a containerd ID" [[ "$cid" =~ ^containerd://[0-9a-f]{64}$ ]]
+check "container ID is a containerd ID" matches "$cid" '^containerd://[0-9a-f]{64}$'
 check "containerd knows container ${cid#containerd://}" \
   bash -c "ctr --address '$CONTAINERD_SOCK' -n k8s.io containers info '${cid#containerd://}' >/dev/null 2>&1"
-check "restart count is 0" [[ "$restarts" == 0 ]]
-check "exit code is 0" [[ "$exit_code" == 0 ]]
+check "restart count is 0" equals "$restarts" 0
+check "exit code is 0" equals "$exit_code" 0
 check "logs carry the pod's output" grep -q '^hello from a pod: Debian [0-9.]*, uid 65534$' <<< "$logs"
 
 # ---- 2. deployment + service through the ClusterIP, from the host ---------------------------
@@ -167,7 +180,7 @@ done
 log "answers from http://$cluster_ip/ (host -> ClusterIP): $(sort -u <<< "$answers" | grep . | tr '\n' ' ')"
 check "the service's ClusterIP $cluster_ip answers from the host" grep -q '^hello from web-' <<< "$answers"
 check "both replicas answered through the ClusterIP" \
-  [[ "$(sort -u <<< "$answers" | grep -c '^hello from web-')" -ge 2 ]]
+  equals "$(sort -u <<< "$answers" | grep -c '^hello from web-')" 2
 
 # ---- 3. DNS name from another pod ------------------------------------------------------------
 fqdn="web.$NS.svc.$CLUSTER_DOMAIN"
@@ -196,12 +209,14 @@ $POD_SECURITY
           testbox get -tries 10 http://web/
 $SECURE
 EOF
-if kubectl -n "$NS" wait pod/client --for=jsonpath='{.status.phase}'=Succeeded --timeout="${WAIT}s" >/dev/null; then
+phase="$(wait_pod_done client)"
+if [[ "$phase" == Succeeded ]]; then
   ok "pod client resolved and fetched the service (phase Succeeded)"
 else
-  bad "pod client failed: phase $(kubectl -n "$NS" get pod client -o jsonpath='{.status.phase}')"
+  bad "pod client did not succeed: phase $phase"
 fi
 client_logs="$(kubectl -n "$NS" logs client 2>&1 || true)"
+# shellcheck disable=SC2001  # prefixes every line
 sed 's/^/[cluster]   client: /' <<< "$client_logs" >&2
 check "$fqdn resolves to the ClusterIP $cluster_ip (glibc)" grep -q "^getent: $cluster_ip " <<< "$client_logs"
 check "$fqdn resolves to the ClusterIP $cluster_ip (Go resolver)" grep -q "^$fqdn $cluster_ip\$" <<< "$client_logs"

@@ -67,8 +67,11 @@ new_ca() { # NAME CN
 # new_cert NAME CA SUBJECT USAGE(server|client|both) [SANS]
 new_cert() {
   local n="$1" ca="$2" subj="$3" usage="$4" sans="${5:-}" eku
-  local want="$ca|$subj|$usage|$sans"
-  if [[ -f "$PKI/$n.crt" && -f "$PKI/$n.key" && "$(cat "$PKI/$n.id" 2>/dev/null)" == "$want" ]]; then
+  local id="$ca|$subj|$usage|$sans"
+  # kept while it carries the same names, is signed by its CA and is valid for another day
+  if [[ -f "$PKI/$n.crt" && -f "$PKI/$n.key" && "$(cat "$PKI/$n.id" 2>/dev/null)" == "$id" ]] \
+      && openssl x509 -in "$PKI/$n.crt" -noout -checkend 86400 >/dev/null 2>&1 \
+      && openssl verify -CAfile "$PKI/$ca.crt" "$PKI/$n.crt" >/dev/null 2>&1; then
     return 0
   fi
   log "pki: certificate $n ($subj${sans:+, $sans})"
@@ -82,14 +85,14 @@ new_cert() {
     echo "basicConstraints=critical,CA:FALSE"
     echo "keyUsage=critical,digitalSignature,keyEncipherment"
     echo "extendedKeyUsage=$eku"
-    [[ -n "$sans" ]] && echo "subjectAltName=$sans"
+    if [[ -n "$sans" ]]; then echo "subjectAltName=$sans"; fi
   } > "$PKI/$n.ext"
   openssl req -new -key "$PKI/$n.key" -subj "$subj" -out "$PKI/$n.csr" 2>/dev/null
   openssl x509 -req -in "$PKI/$n.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
     -set_serial "0x$(openssl rand -hex 16)" -days 365 -sha256 -extfile "$PKI/$n.ext" \
     -out "$PKI/$n.crt" 2>/dev/null
   rm -f "$PKI/$n.csr" "$PKI/$n.ext"
-  echo "$want" > "$PKI/$n.id"
+  echo "$id" > "$PKI/$n.id"
 }
 
 make_pki() {
@@ -190,7 +193,11 @@ setup_host_network() {
   iptables -w -A "$FW_CHAIN" -i "$CNI_BRIDGE" -o "$CNI_BRIDGE" -j ACCEPT
   iptables -w -A "$FW_CHAIN" -s "$POD_CIDR" -m comment --comment "laravel-ops: pods stay on this machine" -j REJECT
   iptables -w -A "$FW_CHAIN" -d "$POD_CIDR" -m comment --comment "laravel-ops: nothing from outside into pods" -j REJECT
-  iptables -w -C FORWARD -j "$FW_CHAIN" 2>/dev/null || iptables -w -I FORWARD 1 -j "$FW_CHAIN"
+  # first in FORWARD, before kube-proxy's and any Docker engine's accepting rules
+  if [[ "$(iptables -w -S FORWARD | sed -n 2p)" != "-A FORWARD -j $FW_CHAIN" ]]; then
+    while iptables -w -D FORWARD -j "$FW_CHAIN" 2>/dev/null; do :; done
+    iptables -w -I FORWARD 1 -j "$FW_CHAIN"
+  fi
 }
 
 # ---- 4. control plane -----------------------------------------------------------------------
@@ -291,6 +298,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   enable_selinux = false
+  # root on these machines lacks CAP_SYS_RESOURCE, so nothing may lower its oom_score_adj below
+  # containerd's own (the kubelet asks -998 for sandboxes and runc would fail with "failed to
+  # update /proc/self/oom_score_adj: Permission denied"): keep every container at >= containerd's
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -369,6 +380,8 @@ containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
 cgroupDriver: cgroupfs
 failCgroupV1: false
 failSwapOn: false
+# root lacks CAP_SYS_RESOURCE here: the kubelet cannot lower its own oom_score_adj
+oomScoreAdj: 0
 clusterDomain: $CLUSTER_DOMAIN
 clusterDNS:
 - $DNS_SERVICE_IP
@@ -390,8 +403,20 @@ EOF
     --root-dir="$KUBELET_ROOT" --node-ip="$NODE_IP" --hostname-override="$NODE_NAME" \
     --v=1
   wait_for "kubelet is healthy" kubelet "$TIMEOUT" curl -fsS --max-time 5 http://127.0.0.1:10248/healthz
-  wait_for "node $NODE_NAME is Ready" kubelet "$TIMEOUT" \
-    kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=5s
+  KUBELET_STARTED="$(date -u -r "$RUN/kubelet.pid" +%s)"
+  wait_for "node $NODE_NAME is Ready" kubelet "$TIMEOUT" node_ready
+}
+
+# node_ready: the node's Ready condition is True and was reported by the running kubelet (a
+# status left in etcd from before a restart does not count)
+node_ready() {
+  local out status beat
+  out="$(kubectl get node "$NODE_NAME" \
+    -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.status} {.lastHeartbeatTime}{end}' 2>/dev/null)" || return 1
+  status="${out%% *}"; beat="${out#* }"
+  [[ "$status" == True ]] || return 1
+  beat="$(date -u -d "$beat" +%s 2>/dev/null)" || return 1
+  (( beat >= KUBELET_STARTED - 1 ))
 }
 
 start_kube_proxy() {
@@ -405,6 +430,8 @@ mode: iptables
 clusterCIDR: $POD_CIDR
 hostnameOverride: $NODE_NAME
 bindAddress: $NODE_IP
+# root lacks CAP_SYS_RESOURCE here: do not try to lower our own oom_score_adj
+oomScoreAdj: 0
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 nodePortAddresses:
@@ -432,21 +459,23 @@ render() { # MANIFEST: substitutes the @VARS@ of cluster/manifests/*.yaml
 top_node_works() { kubectl top node "$NODE_NAME" >/dev/null 2>&1; }
 
 explain_addon() { # NAMESPACE LABEL: pod status and logs for an error message
-  kubectl -n "$1" get pods -l "$2" -o wide >&2 || true
+  kubectl -n "$1" get pods -l "$2" -o wide 2>&1 | sed 's/^/[cluster]   /' >&2 || true
   kubectl -n "$1" describe pods -l "$2" 2>/dev/null | tail -n 25 | sed 's/^/[cluster]   /' >&2 || true
   kubectl -n "$1" logs -l "$2" --tail=30 --all-containers 2>/dev/null | sed 's/^/[cluster]   /' >&2 || true
 }
 
 wait_addons() {
   local start=$SECONDS
-  until kubectl -n kube-system rollout status deployment/coredns --timeout=5s >/dev/null 2>&1; do
+  # Ready, and answering for real through the kube-dns Service (kube-proxy) from the host
+  until kubectl -n kube-system rollout status deployment/coredns --timeout=5s >/dev/null 2>&1 \
+      && [[ "$(python3 "$HERE/lib/dnsq.py" "$DNS_SERVICE_IP" "kubernetes.default.svc.$CLUSTER_DOMAIN" 2>/dev/null)" == "$API_SERVICE_IP" ]]; do
     if (( SECONDS - start >= TIMEOUT )); then
       explain_addon kube-system k8s-app=kube-dns; show_log kubelet 20
       die "CoreDNS did not become Ready in ${TIMEOUT}s"
     fi
     sleep 2
   done
-  log "CoreDNS is Ready (after $((SECONDS - start))s)"
+  log "CoreDNS is Ready and resolves kubernetes.default via $DNS_SERVICE_IP (after $((SECONDS - start))s)"
   start=$SECONDS
   until top_node_works; do
     if (( SECONDS - start >= TIMEOUT )); then
@@ -464,9 +493,9 @@ setup_host_network
 start_etcd
 start_apiserver
 start_controllers
+setup_cni
 start_containerd
 "$HERE/images.sh" import
-setup_cni
 start_kubelet
 start_kube_proxy
 for m in coredns metrics-server; do

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the settings are used by the scripts that source this
 # Settings and helpers shared by cluster/up.sh, down.sh and smoke.sh. Sourced, not run.
 #
 # Environment (all optional):
@@ -56,27 +56,54 @@ pid_of() {
   local f="$RUN/$1.pid" pid exe
   [[ -f "$f" ]] || return 1
   pid="$(head -n1 "$f")"; exe="$(sed -n 2p "$f")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -n "$pid" ]] && alive "$pid" || return 1
   # the pid must still be the program we started (pids are reused)
   [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$exe" ]] || return 1
   echo "$pid"
 }
 is_running() { pid_of "$1" >/dev/null; }
 
-# start_proc NAME BINARY ARGS...: starts BINARY in the background unless NAME already runs.
+# fingerprint BINARY ARGS...: what a process was started from: the binary, its arguments and
+# the content of every file an argument names (config files, certificates, kubeconfigs).
+fingerprint() {
+  local a v
+  {
+    sha256sum "$1"
+    printf '%s\n' "$@"
+    for a in "$@"; do
+      v="${a#*=}"
+      if [[ -f "$v" ]]; then sha256sum "$v"; fi
+    done
+  } 2>/dev/null | sha256sum | cut -c1-16
+}
+
+# start_proc NAME BINARY ARGS...: starts BINARY in the background unless NAME already runs from
+# the same binary, arguments and files; if any of them changed, NAME is restarted.
 start_proc() {
   local name="$1" bin="$2"; shift 2
-  local pid
+  local pid fp
+  fp="$(fingerprint "$bin" "$@")"
   if pid="$(pid_of "$name")"; then
-    log "$name is running (pid $pid)"
-    return 0
+    if [[ "$(sed -n 3p "$RUN/$name.pid")" == "$fp" ]]; then
+      log "$name is running (pid $pid)"
+      return 0
+    fi
+    log "$name: its binary, arguments or files changed: restarting"
+    stop_proc "$name"
   fi
   mkdir -p "$LOGS" "$RUN"
   log "starting $name (log: $LOGS/$name.log)"
   printf '\n==== %s starting %s\n' "$(date -u +%FT%TZ)" "$name" >> "$LOGS/$name.log"
   setsid "$bin" "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null &
   pid=$!
-  printf '%s\n%s\n' "$pid" "$(readlink -f "$bin")" > "$RUN/$name.pid"
+  printf '%s\n%s\n%s\n' "$pid" "$(readlink -f "$bin")" "$fp" > "$RUN/$name.pid"
+}
+
+# alive PID: the process exists and is not a zombie waiting for its parent to reap it
+alive() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
 }
 
 # stop_proc NAME [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 20).
@@ -88,11 +115,11 @@ stop_proc() {
   fi
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < grace * 5; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
+  for ((i = 0; i < grace * 10; i++)); do
+    alive "$pid" || break
+    sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     log "$name did not stop in ${grace}s: SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     sleep 0.5
