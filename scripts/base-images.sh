@@ -108,9 +108,10 @@ build_rootfs() {
   # debootstrap (the dpkg excludes only apply to later installs), the build host's identity,
   # device nodes (the runtime provides /dev).
   in_chroot apt-get clean
-  rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin "$ROOTFS"/var/cache/debconf/*-old \
-         "$ROOTFS"/var/log/* "$ROOTFS"/dev/* "$ROOTFS"/tmp/* "$ROOTFS"/var/tmp/* \
-         "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/* "$ROOTFS"/usr/share/lintian/*
+  rm -rf "${ROOTFS:?}"/var/lib/apt/lists/* "${ROOTFS:?}"/var/cache/apt/*.bin \
+         "${ROOTFS:?}"/var/cache/debconf/*-old "${ROOTFS:?}"/var/log/* "${ROOTFS:?}"/dev/* \
+         "${ROOTFS:?}"/tmp/* "${ROOTFS:?}"/var/tmp/* "${ROOTFS:?}"/usr/share/man/* \
+         "${ROOTFS:?}"/usr/share/info/* "${ROOTFS:?}"/usr/share/lintian/*
   find "$ROOTFS/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   find "$ROOTFS/usr/share/doc" -mindepth 1 -type d -empty -delete
   find "$ROOTFS/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
@@ -131,8 +132,9 @@ build_rootfs() {
 }
 
 import_image() {
-  command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 \
-    || die "no Docker engine answers (run scripts/docker-engine.sh first)"
+  if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+    die "no Docker engine answers (run scripts/docker-engine.sh first)"
+  fi
   local sum current t=$SECONDS
   sum="$(cat "$TAR.sha256")"
   current="$(docker image inspect --format '{{ index .Config.Labels "org.laravel-ops.rootfs.sha256" }}' "$IMAGE" 2>/dev/null || true)"

@@ -96,15 +96,16 @@ pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 
+# wait_until WHAT COMMAND...: runs COMMAND until it succeeds (logs "WHAT after Ns") or TIMEOUT.
 wait_until() {
-  local what="$1" deadline=$((SECONDS + TIMEOUT)); shift
+  local what="$1" start=$SECONDS deadline=$((SECONDS + TIMEOUT)); shift
   until "$@" >/dev/null 2>&1; do
     if ((SECONDS >= deadline)); then
       return 1
     fi
     sleep 0.5
   done
-  log "$what"
+  log "$what after $(elapsed "$start")"
 }
 
 start_containerd() {
@@ -191,7 +192,6 @@ install_buildx() {
 # ---- main --------------------------------------------------------------------------------------
 install_packages
 
-t=$SECONDS
 if [[ "$(configure_daemon)" == changed ]]; then
   log "/etc/docker/daemon.json: insecure-registries includes $INSECURE_REGISTRY"
   if pid_alive "$DOCKERD_PID"; then
@@ -205,7 +205,7 @@ if engine_answers; then
 else
   start_containerd
   start_dockerd
-  wait_until "dockerd answers (started in $(elapsed "$t"))" docker info \
+  wait_until "dockerd answers" docker info \
     || { tail -n 30 "$LOGS/dockerd.log" >&2; die "dockerd did not answer within ${TIMEOUT}s (log: $LOGS/dockerd.log)"; }
 fi
 

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Builds the offline test fixture of the prometheus_operator role: the real Prometheus Operator
+# from its Go module, a minimal static image for it, and a small chart named
+# `kube-prometheus-stack` (tests/fixtures/prometheus-operator/chart) that carries the operator's
+# own CRDs under charts/crds/crds/ like the real chart does. Then it imports the images into the
+# local cluster's containerd, pushes them and the chart (OCI) to the local registry.
+# It is a test fixture, not a replacement for kube-prometheus-stack (see the fixture's README).
+#
+# Steps (each one skipped when its cached result is already there; a warm run only checks):
+#   build   go mod download github.com/prometheus-operator/prometheus-operator (+ its nested
+#           modules pkg/apis/monitoring and pkg/client at the same version, which its go.mod
+#           replaces with ./pkg/...), then `go build` cmd/operator and
+#           cmd/prometheus-config-reloader (static, CGO off) with upstream's version ldflags.
+#   image   OCI image tarballs (cluster/lib/ociimage.py): the binary, /etc/passwd and
+#           /etc/group, USER 65534:65534 (nobody), nothing else.
+#   chart   stages the chart, copies example/prometheus-operator-crd/*.yaml of the module zip,
+#           unmodified, into charts/crds/crds/, `helm lint --strict`, `helm package`.
+#   import  `ctr -n k8s.io images import` into the cluster's containerd (skipped with a log line
+#           when its socket is missing), so pods with imagePullPolicy IfNotPresent start.
+#   push    pushes the images (tests/fixtures/prometheus-operator/ocireg.py) and the chart
+#           (`helm push --plain-http`) to the registry, logged in with a throw-away registry
+#           config (the password never reaches a command line).
+#
+# Usage: scripts/operator-chart.sh [all|build|image|chart|import|push|print-vars]  (default all;
+#   print-vars prints the role variables that install the pushed chart)
+# Environment (all optional):
+#   LARAVEL_OPS_CACHE        cache (default ~/.cache/laravel-ops); results in
+#                            $CACHE/prometheus-operator-<version>/
+#   OPERATOR_VERSION         Go module version of the operator (default below)
+#   REGISTRY                 registry host:port (default 127.0.0.1:5000); plain HTTP
+#   LARAVEL_OPS_REGISTRY_USERNAME / LARAVEL_OPS_REGISTRY_PASSWORD   registry credentials
+#                            (default: sourced from $CACHE/registry/credentials.env)
+#   CONTAINERD_ADDRESS       (default /run/containerd/containerd.sock)
+#   GO, HELM                 toolchain / helm binary (default: go on PATH or /usr/local/go/bin/go;
+#                            .tools/bin/helm, else helm on PATH)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FIXTURE="$HERE/tests/fixtures/prometheus-operator"
+
+log() { printf '[operator-chart] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# v0.93.1: the newest release whose three modules (the root and the nested pkg/apis/monitoring
+# and pkg/client, all needed to build) the Go module proxy serves here. v0.94.x lacks
+# pkg/client (404), v0.95.x the root module (403). kube-prometheus-stack 88.2.0 (the role's
+# default) ships v0.93.0.
+OPERATOR_VERSION="${OPERATOR_VERSION:-v0.93.1}"
+[[ "$OPERATOR_VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "OPERATOR_VERSION must look like v0.93.1"
+CHART_NAME=kube-prometheus-stack
+CHART_VERSION="0.0.0-local.${OPERATOR_VERSION#v}"
+REGISTRY="${REGISTRY:-127.0.0.1:5000}"
+CHART_REPO="oci://$REGISTRY/charts"
+OPERATOR_IMAGE="$REGISTRY/laravel-ops/prometheus-operator:$OPERATOR_VERSION"
+RELOADER_IMAGE="$REGISTRY/laravel-ops/prometheus-config-reloader:$OPERATOR_VERSION"
+MODULE=github.com/prometheus-operator/prometheus-operator
+
+CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
+OUT="$CACHE/prometheus-operator-$OPERATOR_VERSION"
+CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
+MODE="${1:-all}"
+case "$MODE" in all|build|image|chart|import|push|print-vars) ;;
+  *) die "usage: $0 [all|build|image|chart|import|push|print-vars]" ;; esac
+
+if [[ "$MODE" == print-vars ]]; then
+  cat <<EOF
+prometheus_operator_chart_ref: $CHART_REPO/$CHART_NAME
+prometheus_operator_chart_version: $CHART_VERSION
+prometheus_operator_chart_plain_http: true
+EOF
+  exit 0
+fi
+
+GO="${GO:-}"
+if [[ -z "$GO" ]]; then
+  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
+  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
+  fi
+fi
+HELM="${HELM:-}"
+if [[ -z "$HELM" ]]; then
+  if [[ -x "$HERE/.tools/bin/helm" ]]; then HELM="$HERE/.tools/bin/helm"
+  else HELM="$(command -v helm || true)"
+  fi
+fi
+
+export GOMODCACHE="${GOMODCACHE:-$CACHE/go/mod}" GOCACHE="${GOCACHE:-$CACHE/go/build}"
+export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw" CGO_ENABLED=0
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-operator-chart.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$OUT"
+started=$SECONDS
+
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# ---- build -------------------------------------------------------------------------------------
+SRC=""
+module_dirs() {
+  [[ -n "$GO" ]] || die "no Go toolchain found (set GO=/path/to/go)"
+  local json
+  json="$("$GO" mod download -json "$MODULE@$OPERATOR_VERSION" "$MODULE/pkg/apis/monitoring@$OPERATOR_VERSION" \
+    "$MODULE/pkg/client@$OPERATOR_VERSION")" || {
+      printf '%s\n' "$json" | grep '"Error"' >&2 || true
+      die "go mod download of $MODULE $OPERATOR_VERSION failed (the proxy must serve the root, pkg/apis/monitoring and pkg/client at that version)"
+    }
+  SRC="$GOMODCACHE/$MODULE@$OPERATOR_VERSION"
+  [[ -f "$SRC/go.mod" ]] || die "module $MODULE@$OPERATOR_VERSION is not in $GOMODCACHE"
+}
+
+build() {
+  local key bin="$OUT/bin"
+  module_dirs
+  key="$("$GO" env GOVERSION)"
+  if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$key" ]]; then
+    log "build: operator $OPERATOR_VERSION already built ($bin, $key)"
+    return
+  fi
+  local start=$SECONDS tree="$WORK/src"
+  log "build: operator and prometheus-config-reloader $OPERATOR_VERSION with $key (cold builds take minutes)"
+  # The root module's go.mod replaces the nested modules with ./pkg/...; module zips leave
+  # nested modules out, so put their own zips' contents back where the replace points.
+  mkdir -p "$tree"
+  cp -a "$SRC/." "$tree/"
+  local sub
+  for sub in pkg/apis/monitoring pkg/client; do
+    rm -rf "${tree:?}/$sub"; mkdir -p "$tree/$sub"
+    cp -a "$GOMODCACHE/$MODULE/$sub@$OPERATOR_VERSION/." "$tree/$sub/"
+  done
+  chmod -R u+w "$tree"
+  local common=github.com/prometheus/common/version
+  local ldflags="-s -w -X $common.Version=${OPERATOR_VERSION#v} -X $common.Revision=$OPERATOR_VERSION"
+  ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
+  rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
+  (cd "$tree" && "$GO" build -mod=readonly -trimpath -ldflags "$ldflags" -o "$bin.tmp/" \
+      ./cmd/operator ./cmd/prometheus-config-reloader) || die "go build failed"
+  rm -rf "$bin"; mv "$bin.tmp" "$bin"
+  printf '%s' "$key" >"$bin/.complete"
+  log "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
+}
+
+# ---- images ------------------------------------------------------------------------------------
+PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
+GROUP=$'root:x:0:\nnobody:x:65534:\n'
+
+# image NAME REF BINARY: writes $OUT/images/NAME-KEY.tar (+ .digest, .ref) unless present.
+image() {
+  local name="$1" ref="$2" binary="$3" key tar
+  key="$(hash_of "$binary" "$HERE/cluster/lib/ociimage.py" <(printf '%s\n%s%s' "$ref" "$PASSWD" "$GROUP"))"
+  tar="$OUT/images/$name-$key.tar"
+  mkdir -p "$OUT/images"
+  if [[ -f "$tar" && -f "$tar.digest" ]]; then
+    log "image: $ref is built ($(cat "$tar.digest"))"
+  else
+    log "image: writing $ref"
+    python3 "$HERE/cluster/lib/ociimage.py" --name "$ref" --out "$tar" \
+      --file "$binary:/bin/$name:0755" \
+      --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
+      --entrypoint "[\"/bin/$name\"]" --user 65534:65534 \
+      --label "org.opencontainers.image.version=$OPERATOR_VERSION" \
+      --label "org.opencontainers.image.source=https://$MODULE" >"$tar.digest.tmp"
+    mv -f "$tar.digest.tmp" "$tar.digest"
+    find "$OUT/images" -maxdepth 1 -name "$name-*.tar*" ! -name "$name-$key.tar*" -delete
+  fi
+  printf '%s %s %s\n' "$ref" "$tar" "$(cat "$tar.digest")" >>"$WORK/images"
+}
+
+images() {
+  [[ -x "$OUT/bin/operator" && -f "$OUT/bin/.complete" ]] || build
+  : >"$WORK/images"
+  image operator "$OPERATOR_IMAGE" "$OUT/bin/operator"
+  image prometheus-config-reloader "$RELOADER_IMAGE" "$OUT/bin/prometheus-config-reloader"
+}
+
+# ---- chart -------------------------------------------------------------------------------------
+CHART_TGZ=""
+chart() {
+  [[ -n "$HELM" && -x "$HELM" ]] || die "no helm found (run scripts/setup.sh or set HELM)"
+  [[ -n "$SRC" ]] || module_dirs
+  local crds="$SRC/example/prometheus-operator-crd" key stage
+  compgen -G "$crds/*.yaml" >/dev/null || die "no CRDs in $crds"
+  key="$( { (cd "$FIXTURE/chart" && find . -type f | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done);
+            cat "$crds"/*.yaml; echo "$CHART_VERSION $OPERATOR_VERSION $REGISTRY"; } | sha256sum | cut -c1-16)"
+  CHART_TGZ="$OUT/chart-$key/$CHART_NAME-$CHART_VERSION.tgz"
+  if [[ -f "$CHART_TGZ" ]]; then
+    log "chart: $CHART_NAME $CHART_VERSION is packaged ($CHART_TGZ)"
+    return
+  fi
+  stage="$WORK/chart/$CHART_NAME"
+  mkdir -p "$stage"
+  cp -a "$FIXTURE/chart/." "$stage/"
+  mkdir -p "$stage/charts/crds/crds"
+  cp "$crds"/*.yaml "$stage/charts/crds/crds/"
+  # The registry the images were pushed to / imported as (values.yaml carries 127.0.0.1:5000).
+  sed -i "s#^  imageRegistry: 127.0.0.1:5000\$#  imageRegistry: $REGISTRY#" "$stage/values.yaml"
+  log "chart: helm lint --strict"
+  "$HELM" lint --strict "$stage" >"$WORK/lint.log" 2>&1 || { cat "$WORK/lint.log" >&2; die "helm lint failed"; }
+  mkdir -p "$WORK/pkg"
+  "$HELM" package "$stage" --version "$CHART_VERSION" --app-version "$OPERATOR_VERSION" \
+    --destination "$WORK/pkg" >/dev/null
+  mkdir -p "$(dirname "$CHART_TGZ")"
+  mv "$WORK/pkg/$CHART_NAME-$CHART_VERSION.tgz" "$CHART_TGZ"
+  find "$OUT" -maxdepth 1 -name 'chart-*' ! -name "chart-$key" -exec rm -rf {} +
+  log "chart: packaged $CHART_TGZ"
+}
+
+# ---- import into the cluster's containerd ------------------------------------------------------
+import_images() {
+  if [[ ! -S "$CONTAINERD_ADDRESS" ]]; then
+    log "import: no containerd socket at $CONTAINERD_ADDRESS: skipped (the cluster will have to pull the images)"
+    return
+  fi
+  local ref tar digest have
+  while read -r ref tar digest; do
+    have="$(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images ls "name==$ref" 2>/dev/null | awk 'NR==2 {print $3}')"
+    if [[ "$have" == "$digest" ]]; then
+      log "import: $ref is in containerd ($digest)"
+      continue
+    fi
+    log "import: $ref ($digest)"
+    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images import "$tar" 2>&1 | sed 's/^/[operator-chart]   /' >&2 \
+      || die "ctr images import $tar failed"
+    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images check "name==$ref" | grep -q complete \
+      || die "$ref did not import completely"
+  done <"$WORK/images"
+}
+
+# ---- push to the registry ----------------------------------------------------------------------
+credentials() {
+  if [[ -z "${LARAVEL_OPS_REGISTRY_USERNAME:-}" || -z "${LARAVEL_OPS_REGISTRY_PASSWORD:-}" ]]; then
+    if [[ -f "$CACHE/registry/credentials.env" ]]; then
+      # shellcheck source=/dev/null
+      source "$CACHE/registry/credentials.env"
+    fi
+  fi
+  [[ -n "${LARAVEL_OPS_REGISTRY_USERNAME:-}" && -n "${LARAVEL_OPS_REGISTRY_PASSWORD:-}" ]] \
+    || die "no registry credentials: set LARAVEL_OPS_REGISTRY_USERNAME/PASSWORD or run scripts/registry.sh"
+  export LARAVEL_OPS_REGISTRY_USERNAME LARAVEL_OPS_REGISTRY_PASSWORD
+}
+
+push() {
+  local code
+  code="$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$REGISTRY/v2/" || true)"
+  [[ "$code" == 401 || "$code" == 200 ]] || die "no registry answers on http://$REGISTRY/v2/ (HTTP $code): run scripts/registry.sh"
+  credentials
+  local ref tar digest
+  while read -r ref tar digest; do
+    python3 "$FIXTURE/ocireg.py" --plain-http push "$tar" "$ref" 2>&1 >/dev/null | sed 's/^/[operator-chart]   /' >&2 \
+      || die "pushing $ref failed"
+  done <"$WORK/images"
+
+  # helm reads docker-style auths from its registry config: a private, throw-away one.
+  local regconf="$WORK/registry-config.json"
+  (umask 077; printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REGISTRY" \
+    "$(printf '%s:%s' "$LARAVEL_OPS_REGISTRY_USERNAME" "$LARAVEL_OPS_REGISTRY_PASSWORD" | base64 -w0)" >"$regconf")
+  local want have
+  want="sha256:$(sha256sum "$CHART_TGZ" | cut -d' ' -f1)"
+  have="$(python3 "$FIXTURE/ocireg.py" --plain-http layer "$CHART_REPO/$CHART_NAME:$CHART_VERSION" 2>/dev/null || true)"
+  if [[ "$have" == "$want" ]]; then
+    log "push: $CHART_REPO/$CHART_NAME:$CHART_VERSION is in the registry ($want)"
+  else
+    log "push: helm push $CHART_NAME-$CHART_VERSION.tgz $CHART_REPO"
+    "$HELM" push "$CHART_TGZ" "$CHART_REPO" --plain-http --registry-config "$regconf" 2>&1 \
+      | sed 's/^/[operator-chart]   /' >&2
+    [[ "${PIPESTATUS[0]}" == 0 ]] || die "helm push failed"
+  fi
+  rm -f "$regconf"
+}
+
+case "$MODE" in
+  build) build ;;
+  image) images ;;
+  chart) chart ;;
+  import) images; import_images ;;
+  push) images; chart; push ;;
+  all) build; images; chart; import_images; push ;;
+esac
+log "done in $((SECONDS - started))s: chart $CHART_REPO/$CHART_NAME $CHART_VERSION, image $OPERATOR_IMAGE"
