@@ -10,7 +10,10 @@
 #   build   go mod download github.com/prometheus-operator/prometheus-operator (+ its nested
 #           modules pkg/apis/monitoring and pkg/client at the same version, which its go.mod
 #           replaces with ./pkg/...), then `go build` cmd/operator and
-#           cmd/prometheus-config-reloader (static, CGO off) with upstream's version ldflags.
+#           cmd/prometheus-config-reloader (static, CGO off) with upstream's version ldflags;
+#           and the Prometheus server the operator runs (github.com/prometheus/prometheus
+#           cmd/prometheus at the operator's default Prometheus version, without the web UI's
+#           assets, which its module does not carry: the API and /-/ready work, / does not).
 #   image   OCI image tarballs (cluster/lib/ociimage.py): the binary, /etc/passwd and
 #           /etc/group, USER 65534:65534 (nobody), nothing else.
 #   chart   stages the chart, copies example/prometheus-operator-crd/*.yaml of the module zip,
@@ -27,6 +30,7 @@
 #   LARAVEL_OPS_CACHE        cache (default ~/.cache/laravel-ops); results in
 #                            $CACHE/prometheus-operator-<version>/
 #   OPERATOR_VERSION         Go module version of the operator (default below)
+#   PROMETHEUS_VERSION       Prometheus server version (default below; module v0.3XX.Y of vX.XX.Y)
 #   REGISTRY                 registry host:port (default 127.0.0.1:5000); plain HTTP
 #   LARAVEL_OPS_REGISTRY_USERNAME / LARAVEL_OPS_REGISTRY_PASSWORD   registry credentials
 #                            (default: sourced from $CACHE/registry/credentials.env)
@@ -47,12 +51,18 @@ die() { log "error: $*"; exit 1; }
 # default) ships v0.93.0.
 OPERATOR_VERSION="${OPERATOR_VERSION:-v0.93.1}"
 [[ "$OPERATOR_VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "OPERATOR_VERSION must look like v0.93.1"
+# The default Prometheus of operator v0.93.1 (its pkg/operator DefaultPrometheusVersion); the
+# module github.com/prometheus/prometheus tags v3.13.1 as v0.313.1.
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v3.13.1}"
+[[ "$PROMETHEUS_VERSION" =~ ^v3\.([0-9]+)\.([0-9]+)$ ]] || die "PROMETHEUS_VERSION must look like v3.13.1"
+PROMETHEUS_MODULE_VERSION="v0.$((300 + BASH_REMATCH[1])).${BASH_REMATCH[2]}"
 CHART_NAME=kube-prometheus-stack
 CHART_VERSION="0.0.0-local.${OPERATOR_VERSION#v}"
 REGISTRY="${REGISTRY:-127.0.0.1:5000}"
 CHART_REPO="oci://$REGISTRY/charts"
 OPERATOR_IMAGE="$REGISTRY/laravel-ops/prometheus-operator:$OPERATOR_VERSION"
 RELOADER_IMAGE="$REGISTRY/laravel-ops/prometheus-config-reloader:$OPERATOR_VERSION"
+PROMETHEUS_IMAGE="$REGISTRY/laravel-ops/prometheus:$PROMETHEUS_VERSION"
 MODULE=github.com/prometheus-operator/prometheus-operator
 
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
@@ -85,7 +95,8 @@ if [[ -z "$HELM" ]]; then
 fi
 
 export GOMODCACHE="${GOMODCACHE:-$CACHE/go/mod}" GOCACHE="${GOCACHE:-$CACHE/go/build}"
-export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw" CGO_ENABLED=0
+# GOWORK=off: the prometheus module zip carries a go.work naming directories it leaves out.
+export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw" CGO_ENABLED=0 GOWORK=off
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-operator-chart.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
@@ -139,16 +150,40 @@ build() {
   log "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
 }
 
+build_prometheus() {
+  local key bin="$OUT/prometheus-$PROMETHEUS_VERSION" src start=$SECONDS
+  [[ -n "$GO" ]] || die "no Go toolchain found (set GO=/path/to/go)"
+  key="$("$GO" env GOVERSION)"
+  if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$key" ]]; then
+    log "build: prometheus $PROMETHEUS_VERSION already built ($bin, $key)"
+    return
+  fi
+  "$GO" mod download github.com/prometheus/prometheus@"$PROMETHEUS_MODULE_VERSION" \
+    || die "go mod download github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION failed"
+  src="$GOMODCACHE/github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
+  log "build: prometheus $PROMETHEUS_VERSION ($PROMETHEUS_MODULE_VERSION) with $key (cold builds take minutes)"
+  local common=github.com/prometheus/common/version
+  local ldflags="-s -w -X $common.Version=${PROMETHEUS_VERSION#v} -X $common.Revision=$PROMETHEUS_MODULE_VERSION"
+  ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
+  rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
+  # built in place: the module cache is made writable (-modcacherw) and nothing is written there
+  (cd "$src" && "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" ./cmd/prometheus) \
+    || die "go build of prometheus failed"
+  rm -rf "$bin"; mv "$bin.tmp" "$bin"
+  printf '%s' "$key" >"$bin/.complete"
+  log "build: prometheus done in $((SECONDS - start))s"
+}
+
 # ---- images ------------------------------------------------------------------------------------
 PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
 GROUP=$'root:x:0:\nnobody:x:65534:\n'
 
-# image NAME REF BINARY: writes $OUT/images/NAME-KEY.tar (+ .digest, .ref) unless present.
+# image NAME REF BINARY [ociimage args]: writes $OUT/images/NAME/KEY.tar (+ .digest) unless present.
 image() {
-  local name="$1" ref="$2" binary="$3" key tar
-  key="$(hash_of "$binary" "$HERE/cluster/lib/ociimage.py" <(printf '%s\n%s%s' "$ref" "$PASSWD" "$GROUP"))"
-  tar="$OUT/images/$name-$key.tar"
-  mkdir -p "$OUT/images"
+  local name="$1" ref="$2" binary="$3" key tar; shift 3
+  key="$(hash_of "$binary" "$HERE/cluster/lib/ociimage.py" <(printf '%s\n%s%s%s' "$ref" "$PASSWD" "$GROUP" "$*"))"
+  tar="$OUT/images/$name/$key.tar"
+  mkdir -p "$OUT/images/$name"
   if [[ -f "$tar" && -f "$tar.digest" ]]; then
     log "image: $ref is built ($(cat "$tar.digest"))"
   else
@@ -158,18 +193,21 @@ image() {
       --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
       --entrypoint "[\"/bin/$name\"]" --user 65534:65534 \
       --label "org.opencontainers.image.version=$OPERATOR_VERSION" \
-      --label "org.opencontainers.image.source=https://$MODULE" >"$tar.digest.tmp"
+      --label "org.opencontainers.image.source=https://$MODULE" "$@" >"$tar.digest.tmp"
     mv -f "$tar.digest.tmp" "$tar.digest"
-    find "$OUT/images" -maxdepth 1 -name "$name-*.tar*" ! -name "$name-$key.tar*" -delete
+    find "$OUT/images/$name" -maxdepth 1 -name "*.tar*" ! -name "$key.tar*" -delete
   fi
   printf '%s %s %s\n' "$ref" "$tar" "$(cat "$tar.digest")" >>"$WORK/images"
 }
 
 images() {
-  [[ -x "$OUT/bin/operator" && -f "$OUT/bin/.complete" ]] || build
+  [[ -f "$OUT/bin/.complete" ]] || build
+  [[ -f "$OUT/prometheus-$PROMETHEUS_VERSION/.complete" ]] || build_prometheus
   : >"$WORK/images"
   image operator "$OPERATOR_IMAGE" "$OUT/bin/operator"
   image prometheus-config-reloader "$RELOADER_IMAGE" "$OUT/bin/prometheus-config-reloader"
+  # The operator mounts the storage at /prometheus and passes every flag itself.
+  image prometheus "$PROMETHEUS_IMAGE" "$OUT/prometheus-$PROMETHEUS_VERSION/prometheus" --workdir /prometheus
 }
 
 # ---- chart -------------------------------------------------------------------------------------
@@ -180,7 +218,7 @@ chart() {
   local crds="$SRC/example/prometheus-operator-crd" key stage
   compgen -G "$crds/*.yaml" >/dev/null || die "no CRDs in $crds"
   key="$( { (cd "$FIXTURE/chart" && find . -type f | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done);
-            cat "$crds"/*.yaml; echo "$CHART_VERSION $OPERATOR_VERSION $REGISTRY"; } | sha256sum | cut -c1-16)"
+            cat "$crds"/*.yaml; echo "$CHART_VERSION $OPERATOR_VERSION $PROMETHEUS_VERSION $REGISTRY"; } | sha256sum | cut -c1-16)"
   CHART_TGZ="$OUT/chart-$key/$CHART_NAME-$CHART_VERSION.tgz"
   if [[ -f "$CHART_TGZ" ]]; then
     log "chart: $CHART_NAME $CHART_VERSION is packaged ($CHART_TGZ)"
@@ -192,7 +230,11 @@ chart() {
   mkdir -p "$stage/charts/crds/crds"
   cp "$crds"/*.yaml "$stage/charts/crds/crds/"
   # The registry the images were pushed to / imported as (values.yaml carries 127.0.0.1:5000).
-  sed -i "s#^  imageRegistry: 127.0.0.1:5000\$#  imageRegistry: $REGISTRY#" "$stage/values.yaml"
+  sed -i -e "s#^  imageRegistry: 127.0.0.1:5000\$#  imageRegistry: $REGISTRY#" \
+    -e "s#^      tag: v3[.0-9]*  \(\# the Prometheus server version.*\)\$#      tag: $PROMETHEUS_VERSION  \1#" "$stage/values.yaml"
+  grep -q "^      tag: $PROMETHEUS_VERSION  # the Prometheus server version" "$stage/values.yaml" \
+    || die "could not set the Prometheus version in the chart's values.yaml"
+  grep -q "^  imageRegistry: $REGISTRY\$" "$stage/values.yaml" || die "could not set the registry in the chart's values.yaml"
   log "chart: helm lint --strict"
   "$HELM" lint --strict "$stage" >"$WORK/lint.log" 2>&1 || { cat "$WORK/lint.log" >&2; die "helm lint failed"; }
   mkdir -p "$WORK/pkg"
@@ -268,11 +310,11 @@ push() {
 }
 
 case "$MODE" in
-  build) build ;;
+  build) build; build_prometheus ;;
   image) images ;;
   chart) chart ;;
   import) images; import_images ;;
   push) images; chart; push ;;
-  all) build; images; chart; import_images; push ;;
+  all) build; build_prometheus; images; chart; import_images; push ;;
 esac
 log "done in $((SECONDS - started))s: chart $CHART_REPO/$CHART_NAME $CHART_VERSION, image $OPERATOR_IMAGE"

@@ -83,9 +83,9 @@ def _images(stack: Stack, tmp_path_factory) -> None:
             stack.build_seconds[target] = build(docker, context, DOCKERFILE, tag, target=target,
                                                 build_args={"REVISION": key, "VERSION": "boot-check"})
             stack.images[target] = tag
-    pg_tag = f"laravel-ops-test/postgresql:{tree_hash(HERE / 'postgresql')}"
+    pg_tag = f"laravel-ops-test/postgresql:{tree_hash(DOCKER_DIR / 'postgresql')}"
     if run([docker, "image", "inspect", pg_tag], check=False).returncode != 0:
-        stack.build_seconds["postgresql"] = build(docker, HERE / "postgresql", HERE / "postgresql" / "Dockerfile", pg_tag)
+        stack.build_seconds["postgresql"] = build(docker, DOCKER_DIR / 'postgresql', DOCKER_DIR / 'postgresql' / "Dockerfile", pg_tag)
     stack.images["postgresql"] = pg_tag
 
 

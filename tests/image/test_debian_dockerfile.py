@@ -105,14 +105,14 @@ def _hadolint() -> str:
     return found
 
 
-@pytest.mark.parametrize("dockerfile", [DOCKERFILE, HERE / "postgresql" / "Dockerfile"], ids=["debian", "postgresql"])
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, DOCKER_DIR / 'postgresql' / "Dockerfile"], ids=["debian", "postgresql"])
 def test_hadolint_reports_nothing(dockerfile):
     result = run([_hadolint(), "--no-color", "--format", "json", str(dockerfile)], check=False)
     findings = json.loads(result.stdout or "[]")
     assert findings == [], "\n".join(f"{f['line']}: {f['code']} {f['message']}" for f in findings)
 
 
-@pytest.mark.parametrize("dockerfile", [DOCKERFILE, HERE / "postgresql" / "Dockerfile"], ids=["debian", "postgresql"])
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, DOCKER_DIR / 'postgresql' / "Dockerfile"], ids=["debian", "postgresql"])
 def test_every_hadolint_ignore_is_explained(dockerfile):
     lines = dockerfile.read_text().splitlines()
     for number, line in enumerate(lines):
@@ -164,7 +164,7 @@ def test_base_image_is_the_one_base_images_sh_imports():
     version = re.search(r"^BASE_VERSION=(\S+)$", script, re.MULTILINE).group(1)
     image = re.search(r'^IMAGE="([^"]+)"$', script, re.MULTILINE).group(1).replace("$BASE_VERSION", version)
     assert base_image() == image
-    assert (HERE / "postgresql" / "Dockerfile").read_text().count(f"ARG BASE_IMAGE={image}") == 1
+    assert (DOCKER_DIR / 'postgresql' / "Dockerfile").read_text().count(f"ARG BASE_IMAGE={image}") == 1
     for line in DOCKERFILE.read_text().splitlines():
         if line.startswith("FROM "):
             assert line.split()[1] in ("${BASE_IMAGE}", "php-os"), line

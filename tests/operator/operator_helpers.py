@@ -1,0 +1,210 @@
+"""Helpers of tests/operator: the cluster, the registry, the fixture chart, the role's playbook."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("LARAVEL_OPS_CACHE") or Path.home() / ".cache" / "laravel-ops")
+KUBECONFIG = (os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG")
+              or "/var/lib/laravel-ops-cluster/admin.kubeconfig")
+REGISTRY = "127.0.0.1:5000"
+CONTAINERD_SOCKET = os.environ.get("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")
+SCRIPT = ROOT / "scripts" / "operator-chart.sh"
+PLAYBOOK = HERE / "operator.yml"
+CRD_GROUP = "monitoring.coreos.com"
+PROMETHEUS_CRD = f"prometheuses.{CRD_GROUP}"
+FIELD_MANAGER = "laravel-ops"
+
+
+def skip(reason: str) -> None:
+    # Printed as well, so the reason shows in plain `pytest` output, not only with -rs.
+    print(f"SKIP: {reason}", file=sys.stderr)
+    pytest.skip(reason)
+
+
+def tool(name: str) -> str:
+    for candidate in (ROOT / ".tools" / "bin" / name, ROOT / ".tools" / "venv" / "bin" / name):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        skip(f"{name} is not installed (run scripts/setup.sh)")
+    return found
+
+
+def run(args: list[str], *, check: bool = True, timeout: float = 300, env: dict | None = None,
+        input_text: str | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, input=input_text)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout[-6000:]}"
+                             f"\nstderr:\n{result.stderr[-4000:]}")
+    return result
+
+
+def kubectl(*args: str, check: bool = True, timeout: float = 120, input_text: str | None = None):
+    return run([tool("kubectl"), "--kubeconfig", KUBECONFIG, *args], check=check, timeout=timeout,
+               input_text=input_text)
+
+
+def kube_json(*args: str) -> dict | None:
+    """`kubectl get ... -o json`, None when the object does not exist."""
+    result = kubectl("get", *args, "-o", "json", check=False)
+    if result.returncode != 0:
+        if "NotFound" in result.stderr or "not found" in result.stderr:
+            return None
+        raise AssertionError(f"kubectl get {' '.join(args)}: {result.stderr}")
+    return json.loads(result.stdout)
+
+
+def wait_for(what: str, predicate, timeout: float = 180, interval: float = 3):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def require_cluster() -> None:
+    if not Path(KUBECONFIG).is_file():
+        skip(f"no cluster: kubeconfig {KUBECONFIG} does not exist (cluster/up.sh or set K8S_AUTH_KUBECONFIG)")
+    kubectl_bin = tool("kubectl")
+    try:
+        ready = run([kubectl_bin, "--kubeconfig", KUBECONFIG, "--request-timeout=10s", "get", "--raw", "/readyz"],
+                    check=False, timeout=30)
+    except subprocess.TimeoutExpired:
+        skip(f"no cluster: the API server of {KUBECONFIG} does not answer")
+    if ready.returncode != 0:
+        skip(f"no cluster: the API server of {KUBECONFIG} does not answer: {ready.stderr.strip()[:200]}")
+
+
+def require_containerd() -> None:
+    """The operator's image reaches the node only through the local containerd (no registry
+    pull is configured for the kubelet)."""
+    if os.geteuid() != 0:
+        skip("importing the operator image into containerd needs root")
+    if shutil.which("ctr") is None:
+        skip("no ctr binary: cannot import the operator image into the cluster's containerd")
+    if not Path(CONTAINERD_SOCKET).is_socket():
+        skip(f"no containerd socket at {CONTAINERD_SOCKET}: the operator image cannot reach the node")
+
+
+def credentials() -> tuple[str, str]:
+    user = os.environ.get("LARAVEL_OPS_REGISTRY_USERNAME")
+    password = os.environ.get("LARAVEL_OPS_REGISTRY_PASSWORD")
+    if not (user and password):
+        env_file = CACHE / "registry" / "credentials.env"
+        if not env_file.is_file():
+            skip(f"no registry credentials (LARAVEL_OPS_REGISTRY_* unset and no {env_file}; run scripts/registry.sh)")
+        values = dict(re.findall(r"^export (\w+)=(\S+)$", env_file.read_text(), re.MULTILINE))
+        user, password = values["LARAVEL_OPS_REGISTRY_USERNAME"], values["LARAVEL_OPS_REGISTRY_PASSWORD"]
+    return user, password
+
+
+def require_registry() -> tuple[str, str]:
+    user, password = credentials()
+    auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/", headers={"Authorization": auth})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError as error:
+        skip(f"no registry answers on {REGISTRY} (run scripts/registry.sh): {error}")
+    if status != 200:
+        skip(f"the registry on {REGISTRY} answered {status} to the credentials (run scripts/registry.sh)")
+    return user, password
+
+
+def require_go_or_cache() -> None:
+    built = (CACHE / "prometheus-operator-v0.93.1" / "bin" / ".complete").is_file()
+    if not built and shutil.which("go") is None and not Path("/usr/local/go/bin/go").exists():
+        skip("no Go toolchain to build the Prometheus Operator (and no cached build)")
+
+
+def fixture_vars() -> dict:
+    """The role variables scripts/operator-chart.sh prints for its chart."""
+    out = run(["bash", str(SCRIPT), "print-vars"], timeout=30).stdout
+    return yaml.safe_load(out)
+
+
+class Playbook:
+    """Runs tests/operator/operator.yml (the role) with the local inventory."""
+
+    def __init__(self, tmp: Path, base_vars: dict, user: str, password: str):
+        self.tmp = tmp
+        self.base_vars = base_vars
+        self.user = user
+        self.password = password
+        self.runs = 0
+
+    def env(self, **overrides) -> dict:
+        env = dict(os.environ)
+        env.update({
+            "PATH": f"{ROOT / '.tools' / 'bin'}:{ROOT / '.tools' / 'venv' / 'bin'}:{env.get('PATH', '')}",
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "K8S_AUTH_KUBECONFIG": KUBECONFIG,
+            "LARAVEL_OPS_REGISTRY_USERNAME": self.user,
+            "LARAVEL_OPS_REGISTRY_PASSWORD": self.password,
+            # the role's private registry-login directory is made here; the tests check it is gone
+            "TMPDIR": str(self.tmp / "tmpdir"),
+        })
+        (self.tmp / "tmpdir").mkdir(exist_ok=True)
+        env.update(overrides)
+        return env
+
+    def __call__(self, extra: dict | None = None, *, check_mode: bool = False, expect_rc: int = 0,
+                 env: dict | None = None, verbose: bool = False) -> "Result":
+        self.runs += 1
+        extra_file = self.tmp / f"extra-{self.runs}.yml"
+        extra_file.write_text(yaml.safe_dump({**self.base_vars, **(extra or {})}))
+        args = [tool("ansible-playbook"), "-i", str(ROOT / "inventories" / "local"), str(PLAYBOOK),
+                "-e", f"@{extra_file}"]
+        if check_mode:
+            args.append("--check")
+        if verbose:
+            args.append("-v")
+        result = run(args, check=False, timeout=900, env=self.env(**(env or {})))
+        output = result.stdout + result.stderr
+        if result.returncode != expect_rc:
+            raise AssertionError(f"ansible-playbook exited {result.returncode}, expected {expect_rc}\n{output[-8000:]}")
+        return Result(output)
+
+
+class Result:
+    def __init__(self, output: str):
+        self.output = output
+        match = re.search(r"local-cluster\s*:\s*ok=(\d+)\s+changed=(\d+)", output)
+        assert match, f"no PLAY RECAP for local-cluster in:\n{output[-4000:]}"
+        self.changed = int(match.group(2))
+
+    def changed_tasks(self) -> list[str]:
+        """Names of the tasks that reported a change."""
+        names, current = [], None
+        for line in self.output.splitlines():
+            header = re.match(r"TASK \[(.*?)\]", line)
+            if header:
+                current = header.group(1)
+            elif line.startswith("changed:") and current and (not names or names[-1] != current):
+                names.append(current)
+        return names

@@ -1,0 +1,272 @@
+"""The prometheus_operator role for real, offline, against the local cluster and registry.
+
+scripts/operator-chart.sh builds the Prometheus Operator (and the Prometheus server it runs)
+from their Go modules, imports the images into the cluster's containerd, and pushes a stand-in
+`kube-prometheus-stack` chart (tests/fixtures/prometheus-operator, a test fixture) to
+oci://127.0.0.1:5000/charts. The role then pulls it with the registry login from the environment
+over plain HTTP, applies the CRDs server-side (field manager laravel-ops), installs the release
+with skip_crds and waits for the operator. The tests, in order:
+
+  a wrong registry password fails the pull, leaks nothing and touches nothing; the first run
+  installs (CRDs, operator Ready, Prometheus reconciled and scraping a ServiceMonitor); a second
+  run and a check-mode run change nothing; turning Prometheus off removes it and stays off; with
+  the release gone but the CRDs left (by this role, or applied by another tool) the role changes
+  nothing and says why; prometheus_operator_force installs again.
+
+Everything runs in namespace laravel-ops-operator-test (release kps-test) and is removed
+afterwards, CRDs included. Skipped, with the reason printed, without a cluster that answers, the
+registry and its credentials, root with the cluster's containerd, or a Go toolchain (cold build);
+also when the cluster already has the monitoring.coreos.com CRDs (another operator, which these
+tests would replace and then delete).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from operator_helpers import (
+    CACHE, CRD_GROUP, FIELD_MANAGER, PROMETHEUS_CRD, SCRIPT, Playbook, fixture_vars, kube_json, kubectl,
+    require_cluster, require_containerd, require_go_or_cache, require_registry, run, skip, tool, wait_for,
+    KUBECONFIG,
+)
+
+NAMESPACE = "laravel-ops-operator-test"
+RELEASE = "kps-test"
+FULLNAME = f"{RELEASE}-kube-prometheus-stack"
+OPERATOR = f"{FULLNAME}-operator"
+PROMETHEUS = f"{FULLNAME}-prometheus"
+SERVICE_MONITOR = "operator-self"
+
+
+def _crd_names() -> list[str]:
+    listing = kube_json("crd") or {"items": []}
+    return sorted(i["metadata"]["name"] for i in listing["items"] if i["spec"]["group"] == CRD_GROUP)
+
+
+def _cleanup() -> None:
+    helm = tool("helm")
+    run([helm, "--kubeconfig", KUBECONFIG, "uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "3m"],
+        check=False, timeout=240)
+    kubectl("delete", "prometheus,servicemonitor", "--all", "-n", NAMESPACE, "--ignore-not-found", "--wait=true",
+            check=False, timeout=180)
+    names = _crd_names()
+    if names:
+        kubectl("delete", "crd", *names, "--ignore-not-found", "--wait=true", check=False, timeout=180)
+    kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    require_cluster()
+    user, password = require_registry()
+    require_containerd()
+    require_go_or_cache()
+    if kube_json("crd", PROMETHEUS_CRD) is not None:
+        skip(f"the cluster already has the {CRD_GROUP} CRDs (another Prometheus Operator): "
+             "these tests would replace and then delete them")
+    if kube_json("namespace", NAMESPACE) is not None:
+        skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
+
+    started = time.monotonic()
+    build = run(["bash", str(SCRIPT), "all"], timeout=3600)
+    print(f"scripts/operator-chart.sh all: {time.monotonic() - started:.0f}s\n{build.stderr[-1500:]}")
+
+    tmp = tmp_path_factory.mktemp("operator")
+    base = fixture_vars()
+    base.update({
+        "prometheus_operator_namespace": NAMESPACE,
+        "prometheus_operator_release_name": RELEASE,
+        # a fresh chart cache: every session pulls from the registry
+        "prometheus_operator_chart_cache_dir": str(tmp / "charts"),
+        "prometheus_operator_timeout": "5m",
+    })
+    playbook = Playbook(tmp, base, user, password)
+    try:
+        yield playbook
+    finally:
+        _cleanup()
+        assert kube_json("namespace", NAMESPACE) is None, f"namespace {NAMESPACE} is still there"
+        assert not _crd_names(), "the monitoring.coreos.com CRDs are still there"
+
+
+def test_images_are_minimal_and_nonroot(env):
+    """One layer: the static binary, /etc/passwd and /etc/group; USER 65534."""
+    images = CACHE / "prometheus-operator-v0.93.1" / "images"
+    for name in ("operator", "prometheus-config-reloader", "prometheus"):
+        (tar_path,) = sorted((images / name).glob("*.tar"))
+        with tarfile.open(tar_path) as tar:
+            def blob(digest):
+                return tar.extractfile("blobs/sha256/" + digest.split(":", 1)[1]).read()
+            index = json.loads(tar.extractfile("index.json").read())
+            manifest = json.loads(blob(index["manifests"][0]["digest"]))
+            config = json.loads(blob(manifest["config"]["digest"]))
+            assert config["config"]["User"] == "65534:65534", name
+            assert len(manifest["layers"]) == 1, name
+            layer = tarfile.open(fileobj=io.BytesIO(gzip.decompress(blob(manifest["layers"][0]["digest"]))))
+            files = sorted(m.name for m in layer if m.isfile())
+            assert files == [f"bin/{name}", "etc/group", "etc/passwd"], files
+            binary = layer.extractfile(f"bin/{name}").read()
+            assert binary[:4] == b"\x7fELF"
+            assert b"/lib64/ld-linux" not in binary[:4096], f"{name} is not static"
+
+
+def test_wrong_registry_password_fails_cleanly(env):
+    bad = "wrong-" + "x" * 12
+    result = env({"prometheus_operator_chart_cache_dir": str(env.tmp / "charts-bad")}, expect_rc=2,
+                 env={"LARAVEL_OPS_REGISTRY_PASSWORD": bad}, verbose=True)
+    assert "Pull the chart" in result.output
+    assert "401" in result.output or "unauthorized" in result.output.lower(), result.output[-3000:]
+    assert bad not in result.output, "the registry password was printed"
+    assert list((env.tmp / "tmpdir").iterdir()) == [], "the registry login was left on disk"
+    assert kube_json("crd", PROMETHEUS_CRD) is None, "a failed pull must not touch the cluster"
+
+
+def test_first_run_installs(env):
+    result = env(verbose=True)
+    assert result.changed > 0
+    assert env.password not in result.output, "the registry password was printed"
+    assert list((env.tmp / "tmpdir").iterdir()) == [], "the registry login was left on disk"
+    assert (env.tmp / "charts" / f"kube-prometheus-stack-{env.base_vars['prometheus_operator_chart_version']}"
+            / "kube-prometheus-stack" / "Chart.yaml").is_file()
+
+    # CRDs: all ten, applied server-side by the role's field manager
+    names = _crd_names()
+    assert len(names) == 10, names
+    for name in names:
+        crd = kube_json("crd", name)
+        managers = {(f["manager"], f["operation"]) for f in crd["metadata"]["managedFields"]}
+        assert (FIELD_MANAGER, "Apply") in managers, (name, managers)
+        # installed with skip_crds: Helm owns none of them
+        assert "meta.helm.sh/release-name" not in crd["metadata"].get("annotations", {}), name
+
+    # the release, with the switches the role computed
+    helm = tool("helm")
+    status = json.loads(run([helm, "--kubeconfig", KUBECONFIG, "status", RELEASE, "-n", NAMESPACE, "-o", "json"]).stdout)
+    assert status["info"]["status"] == "deployed"
+    assert status["chart"]["metadata"]["version"] == env.base_vars["prometheus_operator_chart_version"]
+    values = json.loads(run([helm, "--kubeconfig", KUBECONFIG, "get", "values", RELEASE, "-n", NAMESPACE,
+                             "-o", "json"]).stdout)
+    assert values["crds"] == {"enabled": False}
+    assert values["prometheus"] == {"enabled": True}
+
+    # the operator pod is Ready, as nobody
+    deployment = kube_json("deployment", OPERATOR, "-n", NAMESPACE)
+    assert deployment["status"].get("readyReplicas") == 1
+    pods = kube_json("pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=prometheus-operator")["items"]
+    assert len(pods) == 1
+    ready = {c["type"]: c["status"] for c in pods[0]["status"]["conditions"]}
+    assert ready["Ready"] == "True"
+    assert pods[0]["spec"]["securityContext"]["runAsUser"] == 65534
+
+    # the operator has work: the Prometheus resource becomes a StatefulSet whose pod runs
+    def available():
+        prom = kube_json("prometheus", PROMETHEUS, "-n", NAMESPACE)
+        conditions = {c["type"]: c["status"] for c in (prom or {}).get("status", {}).get("conditions", [])}
+        return conditions if conditions.get("Reconciled") == "True" and conditions.get("Available") == "True" else None
+    wait_for("the Prometheus resource to be Reconciled and Available", available, timeout=240)
+    assert kube_json("statefulset", f"prometheus-{PROMETHEUS}", "-n", NAMESPACE) is not None
+
+
+def test_prometheus_scrapes_a_service_monitor(env):
+    """The operator turns a ServiceMonitor into scrape configuration; Prometheus scrapes the operator."""
+    kubectl("apply", "-f", "-", input_text=json.dumps({
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+        "metadata": {"name": SERVICE_MONITOR, "namespace": NAMESPACE},
+        "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus-operator",
+                                              "app.kubernetes.io/instance": RELEASE}},
+                 "endpoints": [{"port": "http", "interval": "5s"}]},
+    }))
+    path = (f"/api/v1/namespaces/{NAMESPACE}/services/prometheus-operated:9090/proxy/api/v1/targets?state=active")
+
+    def target_up():
+        result = kubectl("get", "--raw", path, check=False)
+        if result.returncode != 0:
+            return None
+        targets = json.loads(result.stdout)["data"]["activeTargets"]
+        pool = f"serviceMonitor/{NAMESPACE}/{SERVICE_MONITOR}/0"
+        return [t for t in targets if t["scrapePool"] == pool and t["health"] == "up"] or None
+    # the kubelet refreshes the mounted configuration Secret within about a minute
+    wait_for("Prometheus to scrape the operator through the ServiceMonitor", target_up, timeout=240, interval=5)
+    kubectl("delete", "servicemonitor", SERVICE_MONITOR, "-n", NAMESPACE)
+
+
+def test_second_run_changes_nothing(env):
+    result = env()
+    assert result.changed == 0, result.changed_tasks()
+
+
+def test_check_mode_reports_no_change(env):
+    result = env(check_mode=True)
+    assert result.changed == 0, result.changed_tasks()
+
+
+def test_a_component_turned_off_stays_off(env):
+    off = {"prometheus_operator_components": {"prometheus": False, "alertmanager": True, "grafana": False,
+                                               "node_exporter": True, "kube_state_metrics": True}}
+    check = env(off, check_mode=True)
+    assert check.changed > 0, "check mode must report the pending change"
+    assert kube_json("prometheus", PROMETHEUS, "-n", NAMESPACE) is not None, "check mode changed the cluster"
+
+    result = env(off)
+    assert result.changed > 0
+    assert kube_json("prometheus", PROMETHEUS, "-n", NAMESPACE) is None
+    wait_for("the operator to remove Prometheus's StatefulSet",
+             lambda: kube_json("statefulset", f"prometheus-{PROMETHEUS}", "-n", NAMESPACE) is None, timeout=120)
+
+    again = env(off)
+    assert again.changed == 0, again.changed_tasks()
+    assert kube_json("prometheus", PROMETHEUS, "-n", NAMESPACE) is None
+    assert env(off, check_mode=True).changed == 0
+
+
+def _release_gone_check(env, expected_reason: str):
+    before = {name: kube_json("crd", name)["metadata"]["resourceVersion"] for name in _crd_names()}
+    for check_mode in (True, False):
+        result = env(check_mode=check_mode)
+        assert result.changed == 0, result.changed_tasks()
+        assert "This role changes nothing" in result.output
+        assert expected_reason in result.output, result.output[-3000:]
+    after = {name: kube_json("crd", name)["metadata"]["resourceVersion"] for name in _crd_names()}
+    assert before == after, "the CRDs were touched"
+    assert kube_json("deployment", OPERATOR, "-n", NAMESPACE) is None, "an operator was installed"
+    helm = tool("helm")
+    listed = json.loads(run([helm, "--kubeconfig", KUBECONFIG, "list", "-n", NAMESPACE, "-o", "json"]).stdout)
+    assert listed == [], listed
+
+
+def test_release_gone_crds_left_changes_nothing(env):
+    """The release uninstalled (or a failed first install rolled back), the role's CRDs left."""
+    helm = tool("helm")
+    run([helm, "--kubeconfig", KUBECONFIG, "uninstall", RELEASE, "-n", NAMESPACE, "--wait"], timeout=240)
+    _release_gone_check(env, f"the CRDs were applied by this role (field manager {FIELD_MANAGER})")
+
+
+def test_operator_managed_elsewhere_changes_nothing(env, tmp_path):
+    """CRDs applied by another tool and no release: an operator managed elsewhere."""
+    chart_dir = Path(env.base_vars["prometheus_operator_chart_cache_dir"]) / (
+        f"kube-prometheus-stack-{env.base_vars['prometheus_operator_chart_version']}") / "kube-prometheus-stack"
+    crd_files = sorted((chart_dir / "charts" / "crds" / "crds").glob("*.yaml"))
+    assert len(crd_files) == 10
+    kubectl("delete", "crd", *_crd_names(), "--wait=true", timeout=180)
+    for crd_file in crd_files:
+        kubectl("apply", "--server-side", "--field-manager=other-tool", "-f", str(crd_file), timeout=120)
+    _release_gone_check(env, "an operator managed elsewhere is in place (CRD field managers: other-tool)")
+
+
+def test_force_installs_again(env):
+    result = env({"prometheus_operator_force": True})
+    assert result.changed > 0
+    deployment = kube_json("deployment", OPERATOR, "-n", NAMESPACE)
+    assert deployment["status"].get("readyReplicas") == 1
+    for name in _crd_names():
+        managers = {f["manager"] for f in kube_json("crd", name)["metadata"]["managedFields"]}
+        assert {FIELD_MANAGER, "other-tool"} <= managers, (name, managers)
+    assert env().changed == 0
