@@ -13,25 +13,14 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=cluster/versions.env
-source "$HERE/versions.env"
+# shellcheck source=cluster/lib/common.sh
+source "$HERE/lib/common.sh"
 
-log() { printf '[cluster] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 TOP="$CACHE/k8s-$KUBERNETES_VERSION"
-BIN="$TOP/bin"
 STAMPS="$TOP/stamps"
 ALL_COMPONENTS=(kubernetes etcd cni coredns metrics-server)
 
-GO="${GO:-}"
-if [[ -z "$GO" ]]; then
-  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
-  else die "no Go toolchain found (set GO=/path/to/go; Go >= 1.26 is needed)"
-  fi
-fi
+find_go
 
 export GOMODCACHE="$CACHE/go/mod"
 export GOCACHE="$CACHE/go/build"

@@ -16,14 +16,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=cluster/versions.env
-source "$HERE/versions.env"
+# shellcheck source=cluster/lib/common.sh
+source "$HERE/lib/common.sh"
 
-log() { printf '[cluster] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
-BIN="$CACHE/k8s-$KUBERNETES_VERSION/bin"
 IMAGES="$CACHE/images"
 ROOTFS_TAR="$CACHE/rootfs-$DEBIAN_SUITE-minbase.tar"
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
@@ -31,13 +26,7 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 MODE="${1:-all}"
 case "$MODE" in build|import|all|rootfs) ;; *) die "usage: $0 [build|import|all|rootfs]" ;; esac
 
-GO="${GO:-}"
-if [[ -z "$GO" ]]; then
-  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
-  else die "no Go toolchain found (set GO=/path/to/go)"
-  fi
-fi
+find_go
 mkdir -p "$IMAGES"
 
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }

@@ -29,7 +29,13 @@ step "changelog fragments" antsibull-changelog lint
 step "helm lint --strict" helm lint --strict charts/backend --values charts/backend/ci/lint-values.yaml
 step "ansible-test sanity" bash scripts/sanity.sh
 step "go test (psa-check)" bash scripts/build-tools.sh --test
-step "pytest" pytest -ra tools tests/unit tests/chart tests/docker tests/integration
+step "pytest (offline)" pytest -ra tools tests/unit tests/chart tests/docker tests/integration
+
+# On a real cluster: the project's own (cluster/), the Docker engine, the local registry.
+source "$ROOT/scripts/local-env.sh"
+step "local cluster, registry and image toolchain up" ansible-playbook playbooks/cluster.yml
+step "pytest (live: images, operator role)" pytest -ra tests/image tests/operator
+step "molecule default" molecule test --scenario-name default
 
 printf '\n==> summary\n'
 for name in "${passed[@]}"; do printf '  passed  %s\n' "$name"; done

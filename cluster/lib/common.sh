@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034  # the settings are used by the scripts that source this
-# Settings and helpers shared by cluster/up.sh, down.sh and smoke.sh. Sourced, not run.
+# Settings and helpers shared by the cluster/ scripts. Sourced, not run.
 #
 # Environment (all optional):
 #   LARAVEL_OPS_CACHE        build cache (default ~/.cache/laravel-ops)
@@ -15,6 +15,17 @@ source "$CLUSTER_HERE/versions.env"
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# find_go: sets GO to the Go toolchain ($GO, go on PATH, or /usr/local/go/bin/go).
+find_go() {
+  GO="${GO:-}"
+  if [[ -z "$GO" ]]; then
+    if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
+    elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
+    else die "no Go toolchain found (set GO=/path/to/go; Go >= 1.26 is needed)"
+    fi
+  fi
+}
 
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 BIN="$CACHE/k8s-$KUBERNETES_VERSION/bin"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Prints, from one run on the local cluster (make deploy must have brought it up):
+#   - cold deploy wall time (namespace and release gone, images already in the registry)
+#   - no-op redeploy wall time and its changed count, beside a bare
+#     `helm upgrade --install --wait` of the same chart and values, and their ratio
+#   - cold image build (empty build cache) beside a rebuild after a one-file code change,
+#     with the bytes each added to the registry
+# Not a test: figures only. Usage: bench/deploy-bench.sh
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+export PATH="$ROOT/.tools/bin:$ROOT/.tools/venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+# shellcheck source=scripts/local-env.sh
+source "$ROOT/scripts/local-env.sh"
+CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
+REGISTRY_DATA="$CACHE/registry/data"
+NAMESPACE=backend
+RELEASE=backend
+WORK="$(mktemp -d)"
+trap 'git -C "$ROOT" checkout -q -- examples/laravel-app; rm -rf "$WORK"' EXIT
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+registry_bytes() { du -sb "$REGISTRY_DATA" | cut -f1; }
+deploy() { ansible-playbook deploy.yml -i inventories/local "$@" > "$WORK/last.log" 2>&1 || { tail -40 "$WORK/last.log"; exit 1; }; }
+changed_count() { sed -n 's/.*changed=\([0-9]*\).*/\1/p' "$WORK/last.log" | tail -1; }
+
+echo "== image build (Debian flavour, local registry)"
+docker builder prune -af >/dev/null
+before=$(registry_bytes); t=$(now)
+ansible-playbook playbooks/build.yml -i inventories/local -e image_tag=bench-cold-$$ -e image_cache_tag=bench-cache-$$ > "$WORK/last.log" 2>&1
+printf 'cold build+push:            %6ss  %10s bytes pushed\n' "$(since "$t")" "$(( $(registry_bytes) - before ))"
+echo "// bench $(date +%s)" >> examples/laravel-app/routes/api.php
+before=$(registry_bytes); t=$(now)
+ansible-playbook playbooks/build.yml -i inventories/local -e image_tag=bench-change-$$ -e image_cache_tag=bench-cache-$$ > "$WORK/last.log" 2>&1
+printf 'one-file change build+push: %6ss  %10s bytes pushed\n' "$(since "$t")" "$(( $(registry_bytes) - before ))"
+git checkout -q -- examples/laravel-app
+
+echo "== deploy"
+helm -n "$NAMESPACE" uninstall "$RELEASE" --wait >/dev/null 2>&1 || true
+kubectl delete namespace "$NAMESPACE" --wait=true >/dev/null 2>&1 || true
+t=$(now); deploy
+printf 'cold deploy:                %6ss  changed=%s\n' "$(since "$t")" "$(changed_count)"
+t=$(now); deploy
+noop=$(since "$t")
+printf 'no-op redeploy:             %6ss  changed=%s\n' "$noop" "$(changed_count)"
+
+helm -n "$NAMESPACE" get values "$RELEASE" -o yaml > "$WORK/values.yaml"
+t=$(now)
+helm upgrade --install "$RELEASE" charts/backend -n "$NAMESPACE" -f "$WORK/values.yaml" --wait --timeout 10m > /dev/null
+bare=$(since "$t")
+printf 'bare helm upgrade --wait:   %6ss\n' "$bare"
+awk -v a="$noop" -v b="$bare" 'BEGIN { printf "ratio no-op / bare helm:    %6.2f\n", a / b }'
