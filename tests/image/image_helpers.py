@@ -129,3 +129,16 @@ def wait_for(what: str, predicate, timeout: float = 60, interval: float = 0.5):
             last = error
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def credentials() -> tuple[str, str]:
+    """The local registry's login: from the environment, else scripts/registry.sh's file."""
+    user = os.environ.get("LARAVEL_OPS_REGISTRY_USERNAME")
+    password = os.environ.get("LARAVEL_OPS_REGISTRY_PASSWORD")
+    if not (user and password):
+        env_file = CACHE / "registry" / "credentials.env"
+        if not env_file.is_file():
+            skip(f"no registry credentials (LARAVEL_OPS_REGISTRY_* unset and no {env_file}; run scripts/registry.sh)")
+        values = dict(re.findall(r"^export (\w+)=(\S+)$", env_file.read_text(), re.MULTILINE))
+        user, password = values["LARAVEL_OPS_REGISTRY_USERNAME"], values["LARAVEL_OPS_REGISTRY_PASSWORD"]
+    return user, password

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from image_helpers import CACHE, REPO, http_get, require_base_image, require_engine, run, skip
+from image_helpers import CACHE, REPO, credentials, http_get, require_base_image, require_engine, run, skip
 
 REGISTRY = "127.0.0.1:5000"
 REPOSITORIES = {"php": "laravel-ops-test/backend-php", "nginx": "laravel-ops-test/backend-nginx"}
@@ -30,18 +30,6 @@ MANIFEST_TYPES = ", ".join([
     "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json"])
-
-
-def _credentials() -> tuple[str, str]:
-    user = os.environ.get("LARAVEL_OPS_REGISTRY_USERNAME")
-    password = os.environ.get("LARAVEL_OPS_REGISTRY_PASSWORD")
-    if not (user and password):
-        env_file = CACHE / "registry" / "credentials.env"
-        if not env_file.is_file():
-            skip(f"no registry credentials (LARAVEL_OPS_REGISTRY_* unset and no {env_file}; run scripts/registry.sh)")
-        values = dict(re.findall(r"^export (\w+)=(\S+)$", env_file.read_text(), re.MULTILINE))
-        user, password = values["LARAVEL_OPS_REGISTRY_USERNAME"], values["LARAVEL_OPS_REGISTRY_PASSWORD"]
-    return user, password
 
 
 def _auth(credentials: tuple[str, str]) -> dict:
@@ -62,7 +50,7 @@ def _manifest(credentials, repository: str, reference: str) -> tuple[int, str]:
 def registry():
     docker = require_engine()
     require_base_image(docker)
-    credentials = _credentials()
+    credentials = credentials()
     try:
         status, _, _ = http_get(f"http://{REGISTRY}/v2/", timeout=5, headers=_auth(credentials))
     except OSError as error:

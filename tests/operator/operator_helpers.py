@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The registry login is the image tests' helper: one reading of scripts/registry.sh's file.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
+from image_helpers import credentials  # noqa: E402  pylint: disable=wrong-import-position
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("LARAVEL_OPS_CACHE") or Path.home() / ".cache" / "laravel-ops")
@@ -104,18 +108,6 @@ def require_containerd() -> None:
         skip("no ctr binary: cannot import the operator image into the cluster's containerd")
     if not Path(CONTAINERD_SOCKET).is_socket():
         skip(f"no containerd socket at {CONTAINERD_SOCKET}: the operator image cannot reach the node")
-
-
-def credentials() -> tuple[str, str]:
-    user = os.environ.get("LARAVEL_OPS_REGISTRY_USERNAME")
-    password = os.environ.get("LARAVEL_OPS_REGISTRY_PASSWORD")
-    if not (user and password):
-        env_file = CACHE / "registry" / "credentials.env"
-        if not env_file.is_file():
-            skip(f"no registry credentials (LARAVEL_OPS_REGISTRY_* unset and no {env_file}; run scripts/registry.sh)")
-        values = dict(re.findall(r"^export (\w+)=(\S+)$", env_file.read_text(), re.MULTILINE))
-        user, password = values["LARAVEL_OPS_REGISTRY_USERNAME"], values["LARAVEL_OPS_REGISTRY_PASSWORD"]
-    return user, password
 
 
 def require_registry() -> tuple[str, str]:
