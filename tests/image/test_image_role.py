@@ -50,14 +50,14 @@ def _manifest(credentials, repository: str, reference: str) -> tuple[int, str]:
 def registry():
     docker = require_engine()
     require_base_image(docker)
-    credentials = credentials()
+    login = credentials()
     try:
-        status, _, _ = http_get(f"http://{REGISTRY}/v2/", timeout=5, headers=_auth(credentials))
+        status, _, _ = http_get(f"http://{REGISTRY}/v2/", timeout=5, headers=_auth(login))
     except OSError as error:
         skip(f"no registry answers on {REGISTRY} (run scripts/registry.sh): {error}")
     if status != 200:
         skip(f"the registry on {REGISTRY} answered {status} to the credentials (run scripts/registry.sh)")
-    return credentials
+    return login
 
 
 @pytest.fixture(scope="module")
