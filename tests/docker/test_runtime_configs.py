@@ -185,6 +185,10 @@ class Stack:
         (www / "index.php").write_text(FRONT_CONTROLLER)
         (www / "robots.txt").write_text("User-agent: *\n")
         (www / ".env").write_text("APP_KEY=secret\n")
+        # The workers run as UID 33 and may not traverse the checkout (a clone in a 0700
+        # `mktemp -d` folder): they read their own copy of the app's metrics classes.
+        self.app_dir = self.root / "app-copy"
+        shutil.copytree(APP_DIR / "app" / "Metrics", self.app_dir / "app" / "Metrics")
         self.metrics_file = self.root / "state" / "metrics.json"
         self.metrics_file.parent.mkdir()
 
@@ -231,7 +235,7 @@ class Stack:
             "PHP_FPM_LISTEN": f"127.0.0.1:{self.fpm_port}",
             "PHP_FPM_REQUEST_TERMINATE_TIMEOUT": "30",
             "PHP_FPM_PROCESS_CONTROL_TIMEOUT": "40",
-            "TEST_APP_DIR": str(APP_DIR),
+            "TEST_APP_DIR": str(self.app_dir),
             "TEST_METRICS_FILE": str(self.metrics_file),
             "TEST_ENV_PROBE": "from-the-pod-environment",
         }
