@@ -23,17 +23,18 @@ trap 'git -C "$ROOT" checkout -q -- examples/laravel-app; rm -rf "$WORK"' EXIT
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 registry_bytes() { du -sb "$REGISTRY_DATA" | cut -f1; }
-deploy() { ansible-playbook deploy.yml -i inventories/local "$@" > "$WORK/last.log" 2>&1 || { tail -40 "$WORK/last.log"; exit 1; }; }
+playbook() { ansible-playbook "$@" > "$WORK/last.log" 2>&1 || { tail -40 "$WORK/last.log"; exit 1; }; }
+deploy() { playbook deploy.yml -i inventories/local "$@"; }
 changed_count() { sed -n 's/.*changed=\([0-9]*\).*/\1/p' "$WORK/last.log" | tail -1; }
 
 echo "== image build (Debian flavour, local registry)"
 docker builder prune -af >/dev/null
 before=$(registry_bytes); t=$(now)
-ansible-playbook playbooks/build.yml -i inventories/local -e image_tag=bench-cold-$$ -e image_cache_tag=bench-cache-$$ > "$WORK/last.log" 2>&1
+playbook playbooks/build.yml -i inventories/local -e image_tag=bench-cold-$$ -e image_cache_tag=bench-cache-$$
 printf 'cold build+push:            %6ss  %10s bytes pushed\n' "$(since "$t")" "$(( $(registry_bytes) - before ))"
 echo "// bench $(date +%s)" >> examples/laravel-app/routes/api.php
 before=$(registry_bytes); t=$(now)
-ansible-playbook playbooks/build.yml -i inventories/local -e image_tag=bench-change-$$ -e image_cache_tag=bench-cache-$$ > "$WORK/last.log" 2>&1
+playbook playbooks/build.yml -i inventories/local -e image_tag=bench-change-$$ -e image_cache_tag=bench-cache-$$
 printf 'one-file change build+push: %6ss  %10s bytes pushed\n' "$(since "$t")" "$(( $(registry_bytes) - before ))"
 git checkout -q -- examples/laravel-app
 

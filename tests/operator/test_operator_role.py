@@ -227,8 +227,13 @@ def test_prometheus_scrapes_a_service_monitor(env):
 
 
 def test_second_run_changes_nothing(env):
+    before = {name: kube_json("crd", name)["metadata"]["resourceVersion"] for name in _crd_names()}
     result = env()
     assert result.changed == 0, result.changed_tasks()
+    # chart version and values unchanged: neither the CRDs nor Helm are asked again
+    assert "CRDs and release left as they are" in " ".join(result.output.split()), result.output[-3000:]
+    after = {name: kube_json("crd", name)["metadata"]["resourceVersion"] for name in _crd_names()}
+    assert before == after, "the CRDs were applied again"
 
 
 def test_check_mode_reports_no_change(env):
@@ -303,6 +308,8 @@ def test_force_installs_again(env):
 
 
 def test_a_chart_without_crds_fails_clearly(env):
-    result = env({"prometheus_operator_crds_glob": "no/such/dir/*.yaml"}, expect_rc=2)
+    # new values, so that the role reads the chart again
+    result = env({"prometheus_operator_crds_glob": "no/such/dir/*.yaml",
+                  "prometheus_operator_values": {"laravelOpsTest": "crds-glob"}}, expect_rc=2)
     assert "No CRD manifest matches" in result.output, result.output[-3000:]
     assert kube_json("deployment", OPERATOR, "-n", NAMESPACE)["status"].get("readyReplicas") == 1
