@@ -40,6 +40,18 @@ def test_numeric_tag_from_set():
     assert container(spec, "php-fpm")["image"] == "laravel-ops/backend-php:20260101"
 
 
+def _app_version(docs):
+    env = container(one(docs, "Deployment")["spec"]["template"]["spec"], "php-fpm")["env"]
+    return next(e["value"] for e in env if e["name"] == "APP_VERSION")
+
+
+def test_app_version_names_the_php_image_tag(default_docs):
+    assert _app_version(default_docs) == "1.0.0"
+    assert _app_version(render(sets=["php.image.tag=20260101"])) == "20260101"
+    # a digest pins the image; the tag still names the version
+    assert _app_version(render({"php": {"image": {"tag": "b-2", "digest": DIGEST_A}}})) == "b-2"
+
+
 def test_digest_wins_over_tag():
     docs = render({"php": {"image": {"registry": "r.example", "tag": "ignored", "digest": DIGEST_A}},
                    "nginx": {"image": {"tag": "ignored", "digest": DIGEST_B}}})
