@@ -12,4 +12,9 @@ if [ "${1#-}" != "$1" ]; then
     set -- nginx "$@"
 fi
 
+# nginx's error log has no JSON format: its lines go through json-stderr (the access log is JSON).
+if [ "$1" = nginx ]; then
+    set -- json-stderr nginx "$@"
+fi
+
 exec "$@"

@@ -33,4 +33,9 @@ if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then
     set -- php-fpm "$@"
 fi
 
+# The daemon's own notices as JSON lines too (Jobs keep artisan's plain output for people).
+case "$1" in
+    php-fpm*) set -- json-stderr php-fpm "$@" ;;
+esac
+
 exec "$@"

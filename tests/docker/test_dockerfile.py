@@ -394,13 +394,34 @@ def test_php_entrypoint_recreates_laravel_skeleton_and_execs(tmp_path):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     fake = fake_bin / "php-fpm"
-    fake.write_text("#!/bin/sh\necho php-fpm \"$@\"\n")
+    fake.write_text("#!/bin/sh\necho php-fpm \"$@\"\necho '[27-Nov-2026 07:12:00] NOTICE: ready' >&2\n")
     fake.chmod(0o755)
-    env["PATH"] = f"{fake_bin}:{env['PATH']}"
+    (fake_bin / "json-stderr").symlink_to(DOCKER_DIR / "log" / "json-stderr")
+    env.update(PATH=f"{fake_bin}:{env['PATH']}", TMPDIR=str(tmp_path))
     result = subprocess.run([sh, str(entrypoint), "-F", "-R"], capture_output=True, text=True, env=env, timeout=30)
     assert result.stdout.strip() == "php-fpm -F -R", result.stderr
     result = subprocess.run([sh, str(entrypoint)], capture_output=True, text=True, env=env, timeout=30)
     assert result.stdout.strip() == "php-fpm", result.stderr
+    # php-fpm's own notice reaches stderr as JSON
+    assert json.loads(result.stderr) == {"source": "php-fpm", "level": "notice",
+                                         "message": "[27-Nov-2026 07:12:00] NOTICE: ready"}
+
+
+def test_json_stderr_passes_json_and_wraps_the_rest(tmp_path):
+    lines = [
+        '{"message":"from Laravel","context":{"request_id":"abc"}}',
+        '2026/11/27 07:12:00 [warn] 1#1: "quoted" \\ back\tslash',
+        "no level here",
+    ]
+    script = "printf '%s\\n' \"$@\" >&2"
+    result = subprocess.run(["sh", str(DOCKER_DIR / "log" / "json-stderr"), "nginx", "sh", "-c", script, "sh", *lines],
+                            capture_output=True, text=True, env={"PATH": os.environ["PATH"], "TMPDIR": str(tmp_path)},
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    assert records[0] == json.loads(lines[0])
+    assert records[1] == {"source": "nginx", "level": "warn", "message": lines[1]}
+    assert records[2] == {"source": "nginx", "level": "", "message": lines[2]}
 
 
 @pytest.mark.parametrize("script", ["php/docker-entrypoint.sh", "nginx/docker-entrypoint.sh"])
