@@ -11,7 +11,10 @@ def test_hpa_numbers_and_behaviour(default_docs):
     spec = hpa["spec"]
     assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": FULLNAME}
     assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 10)
-    targets = {m["resource"]["name"]: m["resource"]["target"] for m in spec["metrics"]}
+    # the php-fpm container's own usage against its own requests: nginx's share does not dilute it
+    assert {m["type"] for m in spec["metrics"]} == {"ContainerResource"}
+    assert {m["containerResource"]["container"] for m in spec["metrics"]} == {"php-fpm"}
+    targets = {m["containerResource"]["name"]: m["containerResource"]["target"] for m in spec["metrics"]}
     assert targets == {
         "cpu": {"type": "Utilization", "averageUtilization": 70},
         "memory": {"type": "Utilization", "averageUtilization": 80},
@@ -26,7 +29,13 @@ def test_hpa_numbers_and_behaviour(default_docs):
 def test_hpa_memory_metric_can_be_dropped():
     docs = render(sets=["autoscaling.targetMemoryUtilizationPercentage=null"])
     metrics = one(docs, "HorizontalPodAutoscaler")["spec"]["metrics"]
-    assert [m["resource"]["name"] for m in metrics] == ["cpu"]
+    assert [m["containerResource"]["name"] for m in metrics] == ["cpu"]
+
+
+def test_hpa_on_the_whole_pod():
+    docs = render({"autoscaling": {"container": ""}})
+    metrics = one(docs, "HorizontalPodAutoscaler")["spec"]["metrics"]
+    assert [(m["type"], m["resource"]["name"]) for m in metrics] == [("Resource", "cpu"), ("Resource", "memory")]
 
 
 def test_hpa_behaviour_values():

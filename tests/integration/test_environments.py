@@ -73,8 +73,9 @@ def test_seed_numbers(rendered, environment):
         liveness, readiness = container["livenessProbe"], container["readinessProbe"]
         assert readiness["periodSeconds"] < liveness["periodSeconds"], name
     hpa = by_kind(docs, "HorizontalPodAutoscaler")[0]["spec"]
-    metrics = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in hpa["metrics"]}
-    assert metrics == {"cpu": 70, "memory": 80}
+    metrics = {(m["containerResource"]["container"], m["containerResource"]["name"]):
+               m["containerResource"]["target"]["averageUtilization"] for m in hpa["metrics"]}
+    assert metrics == {("php-fpm", "cpu"): 70, ("php-fpm", "memory"): 80}
     scale_up = hpa["behavior"]["scaleUp"]["policies"]
     assert {"type": "Pods", "value": 2, "periodSeconds": 60} in scale_up
     scale_down = hpa["behavior"]["scaleDown"]["policies"]

@@ -414,3 +414,23 @@ spec:
       volumes:
         {{- include "backend.php.volumes" $ | nindent 8 }}
 {{- end -}}
+
+{{/* One HPA utilisation metric: of one container (ContainerResource) or of the whole pod (Resource). */}}
+{{- define "backend.hpa.metric" -}}
+{{- if .container -}}
+- type: ContainerResource
+  containerResource:
+    name: {{ .name }}
+    container: {{ .container }}
+    target:
+      type: Utilization
+      averageUtilization: {{ .target }}
+{{- else -}}
+- type: Resource
+  resource:
+    name: {{ .name }}
+    target:
+      type: Utilization
+      averageUtilization: {{ .target }}
+{{- end -}}
+{{- end -}}
