@@ -198,6 +198,8 @@ def test_metrics(stack):
     assert "http_request_duration_seconds_count" in body and "http_requests_total" in body
     assert "\napp_db_up 1\n" in body
     assert 'app_db_pool_connections{state="max"}' in body
+    # php-fpm's pool status, read by the app through the pod's nginx
+    assert "\nphpfpm_up 1\n" in body and 'phpfpm_processes{state="active"}' in body, body[-1500:]
     # APCu in the php-fpm master aggregates over the workers (the Debian php8.4-apcu works).
     assert 'metrics_store="apcu"' in body
 

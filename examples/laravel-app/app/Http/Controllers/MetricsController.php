@@ -5,6 +5,7 @@ namespace App\Http\Controllers;
 use App\Metrics\DatabasePoolCollector;
 use App\Metrics\Gauge;
 use App\Metrics\MetricsRegistry;
+use App\Metrics\PhpFpmStatusCollector;
 use Illuminate\Http\Response;
 
 /**
@@ -15,7 +16,8 @@ final class MetricsController extends Controller
 {
     public function __invoke(MetricsRegistry $metrics, DatabasePoolCollector $database): Response
     {
-        $gauges = $database->collect();
+        $phpFpm = new PhpFpmStatusCollector((string) config('metrics.php_fpm_status_url'));
+        $gauges = [...$database->collect(), ...$phpFpm->collect()];
         $gauges[] = new Gauge(
             'app_info',
             'Static information about the running application; the value is always 1.',
