@@ -93,7 +93,7 @@ def test_bootstrap_is_laravel_11_style():
 
 def test_routes():
     routes = (APP_DIR / "routes" / "api.php").read_text()
-    for path in ("/healthz", "/readyz", "/metrics", "/slow", "/error", "/deployments"):
+    for path in ("/healthz", "/readyz", "/metrics", "/slow", "/error", "/db-sleep", "/deployments"):
         assert f"Route::get('{path}'" in routes, path
     bootstrap = (APP_DIR / "bootstrap" / "app.php").read_text()
     assert "apiPrefix: ''" in bootstrap, "API routes served at the root"

@@ -18,6 +18,7 @@ Route::get('/metrics', MetricsController::class);
 // Operational tests.
 Route::get('/slow', [DiagnosticsController::class, 'slow']);
 Route::get('/error', [DiagnosticsController::class, 'error']);
+Route::get('/db-sleep', [DiagnosticsController::class, 'dbSleep']);
 
 // Demo data (migration + seeder).
 Route::get('/deployments', [DeploymentController::class, 'index']);
