@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -446,3 +447,18 @@ def test_per_build_args_do_not_bust_the_layer_cache(stages, stage):
     for position, (keyword, args) in enumerate(instructions):
         if keyword == "ARG" and args.split("=")[0] in ("VERSION", "REVISION", "SOURCE", "CREATED"):
             assert position > last_run, f"{stage}: ARG {args} declared before a RUN"
+
+
+def test_json_stderr_passes_each_line_on_at_once(tmp_path):
+    """A daemon's line must reach the log while the daemon keeps running (awk on a pipe buffers)."""
+    process = subprocess.Popen(
+        ["sh", str(DOCKER_DIR / "log" / "json-stderr"), "php-fpm", "sh", "-c",
+         "echo '[27-Nov-2026 07:12:00] NOTICE: ready' >&2; sleep 10"],
+        stderr=subprocess.PIPE, text=True, env={"PATH": os.environ["PATH"], "TMPDIR": str(tmp_path)})
+    try:
+        ready, _, _ = select.select([process.stderr], [], [], 3)
+        assert ready, "no line within 3 s while the command still runs"
+        assert json.loads(process.stderr.readline())["level"] == "notice"
+    finally:
+        process.kill()
+        process.wait()
