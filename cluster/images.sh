@@ -18,6 +18,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=cluster/lib/common.sh
 source "$HERE/lib/common.sh"
+# shellcheck source=cluster/lib/containerd-import.sh
+source "$HERE/lib/containerd-import.sh"
 
 IMAGES="$CACHE/images"
 ROOTFS_TAR="$CACHE/rootfs-$DEBIAN_SUITE-minbase.tar"
@@ -125,21 +127,7 @@ build_images() {
 
 import_images() {
   [[ -S "$CONTAINERD_ADDRESS" ]] || die "containerd is not running ($CONTAINERD_ADDRESS): run cluster/up.sh"
-  local ref tar digest have
-  while read -r ref tar digest; do
-    have="$(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images ls "name==$ref" 2>/dev/null | awk 'NR==2 {print $3}')"
-    if [[ "$have" == "$digest" ]]; then
-      log "images: $ref is imported ($digest)"
-      continue
-    fi
-    log "images: importing $ref ($digest)"
-    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images import "$tar" 2>&1 | sed "s/^/[cluster]   /" >&2 \
-      || die "ctr images import $tar failed"
-    # CRI only looks at images that carry the managed label; ctr import sets it on the k8s.io
-    # namespace's images since containerd 1.5, so nothing else is needed. Make sure it unpacked:
-    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images check "name==$ref" | grep -q complete \
-      || die "$ref did not import completely"
-  done < "$WORK/list"
+  containerd_import "$WORK/list"
 }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-images.XXXXXX")"

@@ -44,6 +44,8 @@ FIXTURE="$HERE/tests/fixtures/prometheus-operator"
 
 log() { printf '[operator-chart] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=cluster/lib/containerd-import.sh
+source "$HERE/cluster/lib/containerd-import.sh"
 
 # v0.93.1: the newest release whose three modules (the root and the nested pkg/apis/monitoring
 # and pkg/client, all needed to build) the Go module proxy serves here. v0.94.x lacks
@@ -252,19 +254,7 @@ import_images() {
     log "import: no containerd socket at $CONTAINERD_ADDRESS: skipped (the cluster will have to pull the images)"
     return
   fi
-  local ref tar digest have
-  while read -r ref tar digest; do
-    have="$(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images ls "name==$ref" 2>/dev/null | awk 'NR==2 {print $3}')"
-    if [[ "$have" == "$digest" ]]; then
-      log "import: $ref is in containerd ($digest)"
-      continue
-    fi
-    log "import: $ref ($digest)"
-    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images import "$tar" 2>&1 | sed 's/^/[operator-chart]   /' >&2 \
-      || die "ctr images import $tar failed"
-    ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images check "name==$ref" | grep -q complete \
-      || die "$ref did not import completely"
-  done <"$WORK/images"
+  containerd_import "$WORK/images"
 }
 
 # ---- push to the registry ----------------------------------------------------------------------
