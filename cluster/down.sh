@@ -49,6 +49,8 @@ if is_running containerd; then
   fi
 fi
 stop_proc containerd 20
+# The policy engine's table outlives its daemon and would drop the pods' new connections.
+"$HERE/netpol.sh" clean
 
 # shims of our containerd that outlived it (found by their -address argument, ended by pid)
 for pid in $(pgrep -x containerd-shim-runc-v2 2>/dev/null || true); do

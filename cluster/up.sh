@@ -25,7 +25,7 @@ ensure_packages() {
   local -A want=(
     [containerd]=containerd [runc]=runc [iptables]=iptables [conntrack]=conntrack
     [ethtool]=ethtool [socat]=socat [ip]=iproute2 [openssl]=openssl [curl]=curl
-    [debootstrap]=debootstrap [python3]=python3-minimal [findmnt]=util-linux
+    [debootstrap]=debootstrap [python3]=python3-minimal [findmnt]=util-linux [nft]=nftables
   )
   local cmd missing=()
   for cmd in "${!want[@]}"; do
@@ -46,6 +46,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 # ---- 1. binaries and image tarballs (cached; a second or two when warm) ----------------------
 "$HERE/build.sh" >/dev/null
 "$HERE/images.sh" build
+"$HERE/netpol.sh" image >/dev/null
 
 mkdir -p "$PKI" "$CONF" "$LOGS" "$RUN" "$STATE/etcd" "$CONTAINERD_ROOT" "$CNI_BIN" "$CNI_CONF" "$CNI_IPAM"
 chmod 700 "$STATE" "$PKI"
@@ -518,6 +519,7 @@ start_controllers
 setup_cni
 start_containerd
 "$HERE/images.sh" import
+"$HERE/netpol.sh" import
 start_kubelet
 start_kube_proxy
 for m in coredns metrics-server; do
@@ -525,6 +527,8 @@ for m in coredns metrics-server; do
     || { cat "$LOGS/apply-$m.log" >&2; die "applying cluster/manifests/$m.yaml failed"; }
 done
 wait_addons
+# NetworkPolicy enforced, not only stored (kube-network-policies; fail-closed).
+"$HERE/netpol.sh" apply
 
 log "cluster is up in $((SECONDS - UP_START))s: $("$BIN/kubectl" version --kubeconfig "$KUBECONFIG_ADMIN" 2>/dev/null | tail -n1)"
 log "admin kubeconfig: $KUBECONFIG_ADMIN (export KUBECONFIG=$KUBECONFIG_ADMIN; kubectl is $BIN/kubectl)"

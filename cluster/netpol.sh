@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# NetworkPolicy enforcement for the local cluster: sigs.k8s.io/kube-network-policies (DESIGN.md),
+# built from its Go module at the version pinned in cluster/versions.env, put in an image with
+# cluster/lib/ociimage.py (no engine, no registry), imported into containerd and run as the
+# DaemonSet of cluster/manifests/kube-network-policies.yaml.
+#
+# How it enforces: an nftables table `inet kube-network-policies` in the node's network namespace
+# sends the first packet of each new connection from or to a pod that a NetworkPolicy selects to
+# an NFQUEUE (number: --nfqueue-id in the manifest); the daemon reads the queue and answers
+# accept or drop. Connections opened by root on the node (the kubelet's probes, anything the
+# scripts run as root) are never queued (`meta skuid 0 accept`, upstream's own rule).
+#
+# Two small changes to upstream's source, made here at build time (patch_source):
+#  1. The kernel of our machines has no nft_queue (CONFIG_NFT_QUEUE is not set, and it has no
+#     loadable modules), so upstream's nftables `queue` statement fails with ENOENT and no rule
+#     would ever load: the daemon would run and enforce nothing. The same verdict is given by the
+#     xtables NFQUEUE target (CONFIG_NETFILTER_XT_TARGET_NFQUEUE=y) run through nft_compat
+#     (CONFIG_NFT_COMPAT=y), which is what iptables-nft uses; each queue statement is replaced
+#     by that target. Works on any kernel that has xt_NFQUEUE and nft_compat.
+#  2. v0.8.0 only stops cleanly on SIGINT; the kubelet stops containers with SIGTERM, which left
+#     the table behind. SIGTERM now runs upstream's own cleanup (deletes the table).
+# The image tag carries the patch level (versions.env): bump it when patch_source changes.
+#
+# Usage: cluster/netpol.sh [build|image|import|apply|wait|clean|all]   (default all)
+#   build    the binary, into $CACHE/kube-network-policies-<version>/bin/ (a stamp skips a warm run)
+#   image    build + the OCI image tarball in $CACHE/images/
+#   import   image + import into containerd's k8s.io namespace (containerd must run)
+#   apply    apply the manifest (the cluster must be up) and wait
+#   wait     wait until the DaemonSet is ready, its table is in place and its queue is read
+#   clean    delete the table `inet kube-network-policies` from the node (for cluster/down.sh:
+#            a table left without its daemon drops new connections of the pods it listed)
+#   all      import, then apply
+# Environment: LARAVEL_OPS_CACHE, GO, CONTAINERD_ADDRESS (see cluster/lib/common.sh).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=cluster/lib/common.sh
+source "$HERE/lib/common.sh"
+# shellcheck source=cluster/lib/containerd-import.sh
+source "$HERE/lib/containerd-import.sh"
+
+MODE="${1:-all}"
+case "$MODE" in build|image|import|apply|wait|clean|all) ;;
+  *) die "usage: $0 [build|image|import|apply|wait|clean|all]" ;; esac
+
+MODULE=sigs.k8s.io/kube-network-policies
+VERSION="$KUBE_NETWORK_POLICIES_VERSION"
+IMAGE="$KUBE_NETWORK_POLICIES_IMAGE"
+MANIFEST="$HERE/manifests/kube-network-policies.yaml"
+TABLE=kube-network-policies            # upstream's table name (inet family)
+NP_TOP="$CACHE/kube-network-policies-$VERSION"
+NP_BIN="$NP_TOP/bin/kube-network-policies"
+IMAGES="$CACHE/images"
+CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-$CONTAINERD_SOCK}"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+# The queue number the manifest gives the daemon (one place to change it: the manifest).
+queue_id() {
+  local q
+  q="$(sed -n 's/^[[:space:]]*- --nfqueue-id=\([0-9]*\)[[:space:]]*$/\1/p' "$MANIFEST" | head -n1)"
+  [[ -n "$q" ]] || die "no --nfqueue-id=N in $MANIFEST"
+  echo "$q"
+}
+
+# ---- build ------------------------------------------------------------------------------------
+go_env() {
+  find_go
+  export GOMODCACHE="$CACHE/go/mod"
+  export GOCACHE="$CACHE/go/build"
+  export GOTOOLCHAIN=local          # never download another toolchain
+  export GOFLAGS="-modcacherw -buildvcs=false"
+  export CGO_ENABLED=0              # pure Go: netlink, nftables and nfqueue need no C library
+  export GOOS=linux
+  GOARCH="$("$GO" env GOARCH)"; export GOARCH
+  GO_VERSION="$("$GO" env GOVERSION)" || die "$GO does not run"
+}
+
+build_key() { echo "kube-network-policies=$VERSION image=$IMAGE $GO_VERSION $GOARCH build=1"; }
+
+# patch_source DIR: the two changes described at the top of this file; each is checked, so a
+# version whose code moved fails here rather than building something that does not enforce.
+patch_source() {
+  local src="$1" pkg="$1/pkg/networkpolicy" n
+  cat > "$pkg/zz_laravel_ops_nfqueue.go" <<'GO'
+// Added by laravel-ops cluster/netpol.sh at build time; not part of upstream.
+
+package networkpolicy
+
+import (
+	"encoding/binary"
+
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/xt"
+)
+
+// compatQueue gives the verdict of the nftables queue statement q through the xtables NFQUEUE
+// target (revision 3) run by nft_compat, for kernels built without nft_queue.
+func compatQueue(q *expr.Queue) expr.Any {
+	// struct xt_NFQ_info_v3 { __u16 queuenum; __u16 queues_total; __u16 flags; } in host byte
+	// order, padded to 8 bytes (XT_ALIGN) as iptables-nft sends it.
+	info := make([]byte, 8)
+	total := q.Total
+	if total == 0 {
+		total = 1
+	}
+	binary.NativeEndian.PutUint16(info[0:], q.Num)
+	binary.NativeEndian.PutUint16(info[2:], total)
+	var flags uint16
+	if q.Flag&expr.QueueFlagBypass != 0 {
+		flags |= 0x01 // NFQ_FLAG_BYPASS
+	}
+	if q.Flag&expr.QueueFlagFanout != 0 {
+		flags |= 0x02 // NFQ_FLAG_CPU_FANOUT
+	}
+	binary.NativeEndian.PutUint16(info[4:], flags)
+	u := xt.Unknown(info)
+	return &expr.Target{Name: "NFQUEUE", Rev: 3, Info: &u}
+}
+GO
+  # controller.go: the rules list a prepared `queue` expression on a line of its own
+  sed -i 's/^\([[:space:]]*\)queue,$/\1compatQueue(queue),/' "$pkg/controller.go"
+  # dnsagent.go (AdminNetworkPolicy domains; off here, patched so no queue statement is left)
+  sed -i 's/\(&expr\.Queue{[^}]*}\),$/compatQueue(\1),/' "$pkg/dnsagent.go"
+  # cmd/main.go: stop (and clean up) on SIGTERM as on SIGINT
+  sed -i 's/os\.Interrupt, unix\.SIGINT)$/os.Interrupt, unix.SIGINT, unix.SIGTERM)/' "$src/cmd/main.go"
+
+  n="$(cat "$pkg/controller.go" "$pkg/dnsagent.go" | grep -c 'compatQueue(' || true)"
+  [[ "$n" == 11 ]] || die "patch: expected 11 queue statements in $MODULE@$VERSION, replaced $n"
+  if grep -nE '^[[:space:]]*queue,$|&expr\.Queue\{[^}]*\},$' "$pkg/controller.go" "$pkg/dnsagent.go" >&2; then
+    die "patch: a queue statement was left unreplaced (above)"
+  fi
+  grep -q 'unix.SIGINT, unix.SIGTERM)' "$src/cmd/main.go" || die "patch: the signal handling of cmd/main.go moved"
+}
+
+build_binary() {
+  go_env
+  if [[ -x "$NP_BIN" && -f "$NP_TOP/stamp" && "$(cat "$NP_TOP/stamp")" == "$(build_key)" ]]; then
+    log "kube-network-policies: up to date ($(build_key))"
+    return 0
+  fi
+  local work start=$SECONDS dir
+  work="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-netpol.XXXXXX")"
+  # shellcheck disable=SC2064  # expand now: $work is local
+  trap "rm -rf '$work'" EXIT
+  mkdir -p "$GOMODCACHE" "$GOCACHE" "$NP_TOP/bin"
+  log "kube-network-policies: building ($(build_key))"
+  dir="$(cd "$work" && "$GO" mod download -json "$MODULE@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')" \
+    || die "go mod download $MODULE@$VERSION failed (is it served by the module proxy?)"
+  [[ -n "$dir" && -d "$dir" ]] || die "no source directory for $MODULE@$VERSION in $GOMODCACHE"
+  cp -r "$dir" "$work/src"
+  chmod -R u+w "$work/src"
+  patch_source "$work/src"
+  if ! (cd "$work/src" && "$GO" build -trimpath -ldflags "-s -w" -o "$work/kube-network-policies" ./cmd) 2>&1 \
+      | sed -u 's/^/[cluster]   /' >&2; then
+    die "kube-network-policies: go build failed"
+  fi
+  mv -f "$work/kube-network-policies" "$NP_BIN"
+  build_key > "$NP_TOP/stamp.tmp"
+  mv -f "$NP_TOP/stamp.tmp" "$NP_TOP/stamp"
+  log "kube-network-policies: built in $((SECONDS - start))s -> $NP_BIN"
+}
+
+# ---- image ------------------------------------------------------------------------------------
+PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
+GROUP=$'root:x:0:\nnobody:x:65534:\n'
+
+# Sets TAR and DIGEST; writes $IMAGES/kube-network-policies-KEY.tar (+ .digest) unless present.
+build_image() {
+  build_binary
+  mkdir -p "$IMAGES"
+  local key
+  key="$(cat "$NP_BIN" <(echo "$IMAGE"; printf %s "$PASSWD$GROUP") | sha256sum | cut -c1-16)"
+  TAR="$IMAGES/kube-network-policies-$key.tar"
+  if [[ ! -f "$TAR" || ! -f "$TAR.digest" ]]; then
+    log "images: writing $IMAGE ($TAR)"
+    python3 "$HERE/lib/ociimage.py" --name "$IMAGE" --out "$TAR" \
+      --file "$NP_BIN:/kube-network-policies:0755" \
+      --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
+      --entrypoint '["/kube-network-policies"]' --user 0:0 > "$TAR.digest.tmp"
+    mv -f "$TAR.digest.tmp" "$TAR.digest"
+    find "$IMAGES" -maxdepth 1 -name 'kube-network-policies-*.tar*' ! -name "kube-network-policies-$key.tar*" -delete
+  fi
+  DIGEST="$(cat "$TAR.digest")"
+  log "images: $IMAGE is $TAR ($DIGEST)"
+}
+
+# ---- import (lib/containerd-import.sh, as cluster/images.sh does) -----------------------------
+import_image() {
+  build_image
+  [[ -S "$CONTAINERD_ADDRESS" ]] || die "containerd is not running ($CONTAINERD_ADDRESS): run cluster/up.sh"
+  local list
+  list="$(mktemp "${TMPDIR:-/tmp}/laravel-ops-netpol-list.XXXXXX")"
+  printf '%s %s %s\n' "$IMAGE" "$TAR" "$DIGEST" > "$list"
+  containerd_import "$list"
+  rm -f "$list"
+}
+
+# ---- apply and wait ---------------------------------------------------------------------------
+need_nft() {
+  command -v nft >/dev/null 2>&1 && return 0
+  log "installing nftables (the nft command, to check the daemon's table)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables >/dev/null 2>&1 \
+    || die "apt-get install nftables failed (run apt-get update first?)"
+}
+
+# The daemon's table exists and its queue has a reader (/proc lists the queue with the port id
+# of the reading socket, 0 when none). The table is written once the informers have synced, the
+# queue is opened right after.
+netpol_ready() {
+  local q; q="$(queue_id)"
+  nft list table inet "$TABLE" >/dev/null 2>&1 \
+    && awk -v q="$q" '$1 == q && $2 != 0 { found = 1 } END { exit !found }' /proc/net/netfilter/nfnetlink_queue
+}
+
+explain() {
+  kubectl -n kube-system get pods -l k8s-app=kube-network-policies -o wide 2>&1 | sed 's/^/[cluster]   /' >&2 || true
+  kubectl -n kube-system describe pods -l k8s-app=kube-network-policies 2>/dev/null | tail -n 25 | sed 's/^/[cluster]   /' >&2 || true
+  kubectl -n kube-system logs -l k8s-app=kube-network-policies --tail=40 2>/dev/null | sed 's/^/[cluster]   /' >&2 || true
+  sed 's/^/[cluster]   nfnetlink_queue: /' /proc/net/netfilter/nfnetlink_queue >&2 || true
+}
+
+wait_netpol() {
+  need_nft
+  local start=$SECONDS
+  until kubectl -n kube-system rollout status daemonset/kube-network-policies --timeout=5s >/dev/null 2>&1 \
+      && netpol_ready; do
+    if (( SECONDS - start >= TIMEOUT )); then
+      explain
+      die "kube-network-policies did not become ready in ${TIMEOUT}s (DaemonSet ready, table inet $TABLE, queue $(queue_id) read)"
+    fi
+    sleep 2
+  done
+  log "kube-network-policies enforces NetworkPolicy: table inet $TABLE, queue $(queue_id) read (after $((SECONDS - start))s)"
+}
+
+apply_manifest() {
+  [[ -f "$KUBECONFIG_ADMIN" ]] || die "no $KUBECONFIG_ADMIN: run cluster/up.sh first"
+  mkdir -p "$LOGS"
+  sed -e "s|@KUBE_NETWORK_POLICIES_IMAGE@|$IMAGE|g" "$MANIFEST" \
+    | kubectl apply --server-side --field-manager=laravel-ops-cluster -f - >"$LOGS/apply-kube-network-policies.log" 2>&1 \
+    || { cat "$LOGS/apply-kube-network-policies.log" >&2; die "applying $MANIFEST failed"; }
+  wait_netpol
+}
+
+clean_table() {
+  if ! command -v nft >/dev/null 2>&1; then
+    log "kube-network-policies: no nft command, so no table to look for"
+    return 0
+  fi
+  if nft list table inet "$TABLE" >/dev/null 2>&1; then
+    log "kube-network-policies: deleting the table inet $TABLE"
+    nft delete table inet "$TABLE"
+  fi
+}
+
+case "$MODE" in
+  build) build_binary; echo "$NP_BIN" ;;
+  image) build_image; echo "$TAR" ;;
+  import) require_root; import_image ;;
+  apply) require_root; apply_manifest ;;
+  wait) require_root; wait_netpol ;;
+  clean) require_root; clean_table ;;
+  all) require_root; import_image; apply_manifest ;;
+esac
