@@ -37,7 +37,7 @@ options:
       - "Allowed keys: C(environment), C(app_env), C(app_debug), C(log_level), C(app_url), C(replicas_min),
         C(replicas_max), C(ingress_host), C(ingress_class), C(ingress_tls_secret), C(php_image),
         C(nginx_image), C(database), C(existing_secret), C(app_key), C(database_password),
-        C(migrations_mode), C(seed), C(metrics_enabled)."
+        C(migrations_mode), C(seed), C(metrics_enabled), C(pgbouncer_enabled), C(pgbouncer_image)."
     type: dict
     required: true
   overrides:

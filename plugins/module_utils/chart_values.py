@@ -45,6 +45,7 @@ SETTINGS_KEYS = (
     'php_image', 'nginx_image', 'database',
     'existing_secret', 'app_key', 'database_password',
     'migrations_mode', 'seed', 'metrics_enabled',
+    'pgbouncer_enabled', 'pgbouncer_image',
 )
 SECRET_SETTINGS = ('app_key', 'database_password')
 IMAGE_KEYS = ('registry', 'repository', 'tag', 'digest')
@@ -96,6 +97,8 @@ VALUE_SOURCES = (
     (('migrations', 'enabled'), 'migrations_mode'),
     (('migrations', 'seed', 'enabled'), 'seed'),
     (('metrics', 'enabled'), 'metrics_enabled'),
+    (('pgbouncer', 'enabled'), 'pgbouncer_enabled'),
+    (('pgbouncer', 'image'), 'pgbouncer_image'),
 )
 
 _SECRET_CHART_PATHS = (('secrets', 'appKey'), ('secrets', 'dbPassword'))
@@ -463,7 +466,7 @@ def validate_settings(settings, for_deploy=True, require_digest=None):
         errors.extend(_check_string('app_env', settings['app_env'],
                                     'a non-empty string of letters, digits, _ . - such as production, staging, local',
                                     predicate=_APP_ENV_RE.match))
-    for key in ('app_debug', 'seed', 'metrics_enabled'):
+    for key in ('app_debug', 'seed', 'metrics_enabled', 'pgbouncer_enabled'):
         if given(key):
             errors.extend(_check_bool(key, settings[key]))
     if given('log_level'):
@@ -503,7 +506,7 @@ def validate_settings(settings, for_deploy=True, require_digest=None):
                                  '%s is set but backend_ingress_host is empty (no Ingress)' % _show(tls),
                                  'empty when backend_ingress_host is empty'))
 
-    for key in ('php_image', 'nginx_image'):
+    for key in ('php_image', 'nginx_image', 'pgbouncer_image'):
         if given(key):
             errors.extend(_check_image(key, settings[key]))
     if given('database'):
@@ -581,6 +584,7 @@ def settings_to_values(settings):
         ('replicas_max', ('autoscaling', 'maxReplicas')),
         ('seed', ('migrations', 'seed', 'enabled')),
         ('metrics_enabled', ('metrics', 'enabled')),
+        ('pgbouncer_enabled', ('pgbouncer', 'enabled')),
     )
     for key, path in simple:
         if key in s:
@@ -602,7 +606,7 @@ def settings_to_values(settings):
         _set_path(values, ('ingress', 'tls', 'enabled'), bool(tls))
         if tls:
             _set_path(values, ('ingress', 'tls', 'secretName'), tls)
-    for key, chart in (('php_image', 'php'), ('nginx_image', 'nginx')):
+    for key, chart in (('php_image', 'php'), ('nginx_image', 'nginx'), ('pgbouncer_image', 'pgbouncer')):
         image = dict((k, v) for k, v in (s.get(key) or {}).items() if v is not None)
         if image:
             _set_path(values, (chart, 'image'), image)

@@ -17,6 +17,9 @@ from image_helpers import APP_DIR, DOCKER_DIR, DOCKERFILE, HERE, REPO, SCRIPTS, 
 
 ALPINE = DOCKER_DIR / "Dockerfile"
 SHIM = DOCKER_DIR / "debian" / "autoload-shim.php"
+# The images beside the application's, each built from docker/<name>/ on the same Debian base.
+SERVICE_IMAGES = ["postgresql", "pgbouncer"]
+SERVICE_DOCKERFILES = [DOCKER_DIR / name / "Dockerfile" for name in SERVICE_IMAGES]
 RUNTIME = {"php": ("33:33", "9000"), "nginx": ("101:101", "8080")}
 SHARED_FILES = [
     "docker/nginx/nginx.conf", "docker/nginx/default.conf", "docker/nginx/docker-entrypoint.sh",
@@ -105,14 +108,14 @@ def _hadolint() -> str:
     return found
 
 
-@pytest.mark.parametrize("dockerfile", [DOCKERFILE, DOCKER_DIR / 'postgresql' / "Dockerfile"], ids=["debian", "postgresql"])
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, *SERVICE_DOCKERFILES], ids=["debian", *SERVICE_IMAGES])
 def test_hadolint_reports_nothing(dockerfile):
     result = run([_hadolint(), "--no-color", "--format", "json", str(dockerfile)], check=False)
     findings = json.loads(result.stdout or "[]")
     assert findings == [], "\n".join(f"{f['line']}: {f['code']} {f['message']}" for f in findings)
 
 
-@pytest.mark.parametrize("dockerfile", [DOCKERFILE, DOCKER_DIR / 'postgresql' / "Dockerfile"], ids=["debian", "postgresql"])
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, *SERVICE_DOCKERFILES], ids=["debian", *SERVICE_IMAGES])
 def test_every_hadolint_ignore_is_explained(dockerfile):
     lines = dockerfile.read_text().splitlines()
     for number, line in enumerate(lines):
@@ -164,7 +167,8 @@ def test_base_image_is_the_one_base_images_sh_imports():
     version = re.search(r"^BASE_VERSION=(\S+)$", script, re.MULTILINE).group(1)
     image = re.search(r'^IMAGE="([^"]+)"$', script, re.MULTILINE).group(1).replace("$BASE_VERSION", version)
     assert base_image() == image
-    assert (DOCKER_DIR / 'postgresql' / "Dockerfile").read_text().count(f"ARG BASE_IMAGE={image}") == 1
+    for dockerfile in SERVICE_DOCKERFILES:
+        assert dockerfile.read_text().count(f"ARG BASE_IMAGE={image}") == 1, dockerfile
     for line in DOCKERFILE.read_text().splitlines():
         if line.startswith("FROM "):
             assert line.split()[1] in ("${BASE_IMAGE}", "php-os"), line

@@ -18,8 +18,10 @@ def by_kind(docs, kind):
 
 
 def the_deployment(docs):
-    deployments = by_kind(docs, "Deployment")
-    assert len(deployments) == 1, [d["metadata"]["name"] for d in deployments]
+    """The web Deployment (an environment may also run PgBouncer's)."""
+    deployments = [d for d in by_kind(docs, "Deployment")
+                   if d["metadata"]["labels"]["app.kubernetes.io/component"] == "web"]
+    assert len(deployments) == 1, [d["metadata"]["name"] for d in by_kind(docs, "Deployment")]
     return deployments[0]
 
 
@@ -86,7 +88,9 @@ def test_seed_numbers(rendered, environment):
     policy = by_kind(docs, "NetworkPolicy")[0]["spec"]
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     egress_ports = sorted(port["port"] for rule in policy["egress"] for port in rule.get("ports", []))
-    assert set(egress_ports) == {53, 5432}, egress_ports
+    # PostgreSQL and DNS, and PgBouncer where the environment runs it
+    pgbouncer = rendered[environment]["values"].get("pgbouncer", {}).get("enabled", False)
+    assert set(egress_ports) == {53, 5432} | ({6432} if pgbouncer else set()), egress_ports
     assert by_kind(docs, "ServiceMonitor"), "ServiceMonitor missing although the CRD API is present"
 
 
@@ -94,7 +98,7 @@ def test_environments_differ_only_where_the_inventories_say(rendered):
     """Values files hold only what inventories set; the seed's hardening is identical everywhere."""
     documented = {
         "commonLabels", "app", "autoscaling", "replicaCount", "ingress", "php", "nginx",
-        "database", "secrets", "migrations", "metrics", "networkPolicy",
+        "database", "secrets", "migrations", "metrics", "networkPolicy", "pgbouncer",
     }
     for environment in ENVIRONMENTS:
         assert set(rendered[environment]["values"]) <= documented, environment

@@ -47,6 +47,12 @@ app.kubernetes.io/component: web
 app.kubernetes.io/component: migrations
 {{- end -}}
 
+{{/* Selector labels of the PgBouncer pods (Deployment, Service, PDB, ServiceMonitor, NetworkPolicy). */}}
+{{- define "backend.pgbouncer.selectorLabels" -}}
+{{ include "backend.selectorLabels" . }}
+app.kubernetes.io/component: pgbouncer
+{{- end -}}
+
 {{/* Selector labels of the `helm test` pod. */}}
 {{- define "backend.test.selectorLabels" -}}
 {{ include "backend.selectorLabels" . }}
@@ -75,6 +81,17 @@ app.kubernetes.io/component: web
 {{- define "backend.migrations.labels" -}}
 {{ include "backend.labels" . }}
 app.kubernetes.io/component: migrations
+{{- end -}}
+
+{{/* Common labels of PgBouncer objects. */}}
+{{- define "backend.pgbouncer.labels" -}}
+{{ include "backend.labels" . }}
+app.kubernetes.io/component: pgbouncer
+{{- end -}}
+
+{{/* Name of the PgBouncer objects (Deployment, Service, ConfigMap, ...). */}}
+{{- define "backend.pgbouncer.fullname" -}}
+{{- printf "%s-pgbouncer" (include "backend.fullname" . | trunc 53 | trimSuffix "-") -}}
 {{- end -}}
 
 {{/* Common labels of the test pod. */}}
@@ -190,11 +207,17 @@ LOG_CHANNEL: "stderr"
 LOG_STDERR_FORMATTER: "Monolog\\Formatter\\JsonFormatter"
 LOG_LEVEL: {{ .Values.app.logLevel | quote }}
 DB_CONNECTION: "pgsql"
+{{- if .Values.pgbouncer.enabled }}
+DB_HOST: {{ include "backend.pgbouncer.fullname" . | quote }}
+DB_PORT: "6432"
+{{- else }}
 DB_HOST: {{ .Values.database.host | toString | quote }}
 DB_PORT: {{ .Values.database.port | toString | quote }}
+{{- end }}
 DB_DATABASE: {{ .Values.database.name | toString | quote }}
 DB_USERNAME: {{ .Values.database.username | toString | quote }}
-DB_SSLMODE: {{ .Values.database.sslmode | quote }}
+{{- /* With PgBouncer, database.sslmode applies to its hop to PostgreSQL; it serves no TLS itself. */}}
+DB_SSLMODE: {{ ternary "disable" .Values.database.sslmode .Values.pgbouncer.enabled | quote }}
 {{- range $name, $value := .Values.app.extraEnv }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}
@@ -263,10 +286,29 @@ The ConfigMap's variables as `env` list items, for a plain (non-hook) Job that i
 before the release upgrades the ConfigMap.
 */}}
 {{- define "backend.php.inlineEnv" -}}
-{{- range $name, $value := (include "backend.env" . | fromYaml) }}
+{{- $env := include "backend.env" . | fromYaml -}}
+{{- if .Values.pgbouncer.enabled -}}
+{{- /* the Job sets them itself: see backend.job.directDatabaseEnv */ -}}
+{{- $env = omit $env "DB_HOST" "DB_PORT" "DB_SSLMODE" -}}
+{{- end -}}
+{{- range $name, $value := $env }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
 {{- end }}
+{{- end -}}
+
+{{/*
+DB_HOST/DB_PORT/DB_SSLMODE of the migration and seed Jobs when PgBouncer is on: PostgreSQL
+itself, since a migration may hold long DDL transactions and a plain Job runs before the release
+(and so PgBouncer) is installed or upgraded.
+*/}}
+{{- define "backend.job.directDatabaseEnv" -}}
+- name: DB_HOST
+  value: {{ .Values.database.host | toString | quote }}
+- name: DB_PORT
+  value: {{ .Values.database.port | toString | quote }}
+- name: DB_SSLMODE
+  value: {{ .Values.database.sslmode | quote }}
 {{- end -}}
 
 {{/*
@@ -327,6 +369,31 @@ Usage: include "backend.networkPolicy.peer" .Values.networkPolicy.dns
 {{- $_ := set $peer "namespaceSelector" .namespaceSelector -}}
 {{- end -}}
 {{- toYaml (list $peer) -}}
+{{- end -}}
+
+{{/*
+Egress rules to the database (its ipBlock, or its selectors) and to the cluster DNS, shared by
+the backend's and PgBouncer's NetworkPolicies.
+*/}}
+{{- define "backend.networkPolicy.databaseAndDnsEgress" -}}
+{{- $np := .Values.networkPolicy -}}
+- to:
+    {{- if $np.database.ipBlock }}
+    - ipBlock:
+        cidr: {{ $np.database.ipBlock | quote }}
+    {{- else }}
+    {{- include "backend.networkPolicy.peer" $np.database | nindent 4 }}
+    {{- end }}
+  ports:
+    - port: {{ $np.database.port }}
+      protocol: TCP
+- to:
+    {{- include "backend.networkPolicy.peer" $np.dns | nindent 4 }}
+  ports:
+    - port: {{ $np.dns.port }}
+      protocol: UDP
+    - port: {{ $np.dns.port }}
+      protocol: TCP
 {{- end -}}
 
 {{/*
@@ -401,9 +468,14 @@ spec:
           command:
             {{- toYaml .command | nindent 12 }}
           {{- include "backend.php.envFrom" (dict "context" $ "inline" (not $hook)) | nindent 10 }}
-          {{- if not $hook }}
+          {{- if or (not $hook) $.Values.pgbouncer.enabled }}
           env:
+            {{- if not $hook }}
             {{- include "backend.php.inlineEnv" $ | trim | nindent 12 }}
+            {{- end }}
+            {{- if $.Values.pgbouncer.enabled }}
+            {{- include "backend.job.directDatabaseEnv" $ | nindent 12 }}
+            {{- end }}
           {{- end }}
           resources:
             {{- toYaml $m.resources | nindent 12 }}

@@ -55,6 +55,11 @@ migration Job, so they also hold for `helm template --show-only templates/migrat
 {{- end -}}
 {{- end -}}
 
+{{- /* PgBouncer checks PostgreSQL's certificate only against a CA file the chart does not mount. */ -}}
+{{- if and $v.pgbouncer.enabled (has $v.database.sslmode (list "verify-ca" "verify-full")) -}}
+{{- fail (printf "database.sslmode=%s needs a CA file, which the chart does not give PgBouncer (pgbouncer.enabled=true): use require (encrypted, unverified) or turn PgBouncer off" $v.database.sslmode) -}}
+{{- end -}}
+
 {{- /* A plain migration Job needs a unique name per run: a Job's pod template is immutable. */ -}}
 {{- if and $v.migrations.enabled (not $v.migrations.hook) (eq (toString $v.migrations.nameSuffix) "") -}}
 {{- fail "migrations.nameSuffix is required when migrations.hook=false (e.g. the release revision): a plain Job cannot be changed once created, so each run needs a new name" -}}

@@ -105,6 +105,12 @@ ERROR_CASES = [
     ('app-debug-string', dict(app_debug='yes'), "backend_app_debug: 'yes' is not a boolean", 'true or false'),
     ('seed-string', dict(seed='no'), "backend_seed: 'no' is not a boolean", 'true or false'),
     ('metrics-int', dict(metrics_enabled=1), 'backend_metrics_enabled: 1 is not a boolean', 'true or false'),
+    ('pgbouncer-string', dict(pgbouncer_enabled='yes'), "backend_pgbouncer_enabled: 'yes' is not a boolean",
+     'true or false'),
+    ('pgbouncer-image-unknown-key', dict(pgbouncer_image=dict(repository='acme/pgbouncer', version='1.26')),
+     'backend_pgbouncer_image.version: unknown key', 'registry, repository, tag, digest'),
+    ('pgbouncer-image-tag', dict(pgbouncer_image=dict(repository='acme/pgbouncer', tag='bad tag!')),
+     "backend_pgbouncer_image.tag: 'bad tag!' is not valid", 'a Docker tag'),
     ('image-unknown-key', dict(php_image=dict(repository='acme/php', name='x')), 'backend_php_image.name: unknown key',
      'registry, repository, tag, digest'),
     ('image-not-mapping', dict(php_image='acme/php:1.0'), "backend_php_image: 'acme/php:1.0' is not a mapping",
@@ -376,6 +382,11 @@ def test_mapping_of_every_setting():
     ('migrations_mode', 'off', {'migrations': {'enabled': False}}),
     ('seed', True, {'migrations': {'seed': {'enabled': True}}}),
     ('metrics_enabled', False, {'metrics': {'enabled': False}}),
+    ('pgbouncer_enabled', True, {'pgbouncer': {'enabled': True}}),
+    ('pgbouncer_image', {'registry': '127.0.0.1:5000', 'repository': 'laravel-ops/pgbouncer', 'tag': '0123abcd',
+                         'digest': None},
+     {'pgbouncer': {'image': {'registry': '127.0.0.1:5000', 'repository': 'laravel-ops/pgbouncer',
+                              'tag': '0123abcd'}}}),
 ])
 def test_mapping_of_each_setting_alone(key, value, expected):
     values = settings_to_values({key: value})
@@ -601,6 +612,8 @@ def test_source_variable_names():
     assert source_variable(('autoscaling', 'maxReplicas')) == 'backend_replicas_max'
     assert source_variable(('php', 'image', 'tag')) == 'backend_php_image.tag'
     assert source_variable(('database', 'port')) == 'backend_database.port'
+    assert source_variable(('pgbouncer', 'image', 'tag')) == 'backend_pgbouncer_image.tag'
+    assert source_variable(('pgbouncer', 'defaultPoolSize')) == 'backend_chart_values.pgbouncer.defaultPoolSize'
     assert source_variable(('ingress',)) == ' / '.join(['backend_ingress_host', 'backend_ingress_class',
                                                         'backend_ingress_tls_secret'])
     assert source_variable(('resources', 'limits')) == 'backend_chart_values.resources.limits'
@@ -629,7 +642,9 @@ def load_chart_schema(repo_root):
                      ingress_tls_secret='', replicas_min=1, replicas_max=1, metrics_enabled=False),
     prod_settings(),
     prod_settings(app_key=None, database_password=None, existing_secret='backend-secrets', migrations_mode='off'),
-], ids=['staging', 'local', 'prod', 'prod-existing-secret'])
+    staging_settings(pgbouncer_enabled=True,
+                     pgbouncer_image=dict(registry='127.0.0.1:5000', repository='laravel-ops/pgbouncer', tag='0123abcd')),
+], ids=['staging', 'local', 'prod', 'prod-existing-secret', 'pgbouncer'])
 def test_real_chart_schema_accepts_valid_settings(repo_root, settings):
     schema = load_chart_schema(repo_root)
     values = backend_chart_values(settings, schema=schema)
@@ -650,3 +665,10 @@ def test_real_chart_schema_rejects_wrong_type(repo_root):
     message = errors_of(staging_settings(), overrides={'autoscaling': {'maxReplicas': 'ten'}}, schema=schema)
     assert "backend_chart_values.autoscaling.maxReplicas -> autoscaling.maxReplicas: 'ten'" in message
     assert 'integer' in message
+
+
+def test_real_chart_schema_checks_pgbouncer_overrides(repo_root):
+    schema = load_chart_schema(repo_root)
+    message = errors_of(staging_settings(pgbouncer_enabled=True), overrides={'pgbouncer': {'defaultPoolSize': 0}},
+                        schema=schema)
+    assert 'backend_chart_values.pgbouncer.defaultPoolSize -> pgbouncer.defaultPoolSize: 0 is out of range' in message

@@ -1,0 +1,253 @@
+"""PgBouncer (pgbouncer.enabled): off by default; when on, the app goes through it, the Jobs do
+not, no password lands in a ConfigMap, and its pods are as locked down as the web pods."""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+
+import pytest
+
+from chart_helpers import BASE_VALUES, FULLNAME, ROOT, container, helm_template, kinds, one, render, render_error
+
+PGBOUNCER = f"{FULLNAME}-pgbouncer"
+ON = {"pgbouncer": {"enabled": True, "image": {"tag": "0123abcd"}}}
+SM_API = "monitoring.coreos.com/v1/ServiceMonitor"
+SELECTOR = {"app.kubernetes.io/name": "backend", "app.kubernetes.io/instance": "shop"}
+WEB_PODS = {"podSelector": {"matchLabels": {**SELECTOR, "app.kubernetes.io/component": "web"}}}
+PGBOUNCER_PODS = {"podSelector": {"matchLabels": {**SELECTOR, "app.kubernetes.io/component": "pgbouncer"}}}
+POSTGRESQL_PODS = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "postgresql"}}}
+PROMETHEUS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
+
+
+def _on(**values) -> dict:
+    """ON with more pgbouncer values."""
+    return {"pgbouncer": {**ON["pgbouncer"], **values}}
+
+
+def _ini(docs) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(comment_prefixes=(";",), interpolation=None)
+    parser.read_string(one(docs, "ConfigMap", PGBOUNCER)["data"]["pgbouncer.ini"])
+    return parser
+
+
+def _pod(docs) -> dict:
+    return one(docs, "Deployment", PGBOUNCER)["spec"]["template"]["spec"]
+
+
+@pytest.fixture(scope="module")
+def on_docs():
+    return render(ON, api_versions=[SM_API])
+
+
+def test_off_by_default(default_docs):
+    assert not [d for d in default_docs if "pgbouncer" in d["metadata"]["name"]]
+    data = one(default_docs, "ConfigMap", FULLNAME)["data"]
+    assert (data["DB_HOST"], data["DB_PORT"], data["DB_SSLMODE"]) == ("postgresql", "5432", "prefer")
+
+
+def test_on_renders_deployment_service_configmap(on_docs):
+    deployment = one(on_docs, "Deployment", PGBOUNCER)
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    pod = _pod(on_docs)
+    assert [c["name"] for c in pod["containers"]] == ["pgbouncer", "exporter"]
+    assert container(pod, "pgbouncer")["image"] == "laravel-ops/pgbouncer:0123abcd"
+    service = one(on_docs, "Service", PGBOUNCER)
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"pgbouncer": 6432, "metrics": 9127}
+    one(on_docs, "ConfigMap", PGBOUNCER)
+    # the web Service, PDB and ServiceMonitor keep selecting the web pods only
+    assert one(on_docs, "Service", FULLNAME)["spec"]["selector"]["app.kubernetes.io/component"] == "web"
+
+
+def test_app_goes_through_pgbouncer(on_docs):
+    data = one(on_docs, "ConfigMap", FULLNAME)["data"]
+    assert (data["DB_HOST"], data["DB_PORT"]) == (PGBOUNCER, "6432")
+    # PgBouncer serves no TLS; database.sslmode applies to its own hop to PostgreSQL
+    assert data["DB_SSLMODE"] == "disable"
+    assert _ini(on_docs)["pgbouncer"]["server_tls_sslmode"] == "prefer"
+
+
+def test_upstream_is_the_database_the_app_had():
+    docs = render(_on() | {"database": {"host": "db.data.svc", "port": 5433, "name": "shop"}})
+    assert dict(_ini(docs)["databases"]) == {"shop": "host=db.data.svc port=5433"}
+
+
+@pytest.mark.parametrize("hook", [True, False])
+def test_jobs_connect_to_postgresql_directly(hook):
+    values = _on() | {"migrations": {"hook": hook, "nameSuffix": "r7"}, "database": {"sslmode": "require"}}
+    job = one(render(values), "Job")
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert (env["DB_HOST"], env["DB_PORT"], env["DB_SSLMODE"]) == ("postgresql", "5432", "require")
+    names = [e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]]
+    assert len(names) == len(set(names)), "no variable defined twice"
+
+
+def test_no_secret_in_any_configmap(on_docs):
+    secrets = [BASE_VALUES["secrets"]["dbPassword"], BASE_VALUES["secrets"]["appKey"]]
+    for configmap in kinds(on_docs, "ConfigMap"):
+        text = str(configmap["data"])
+        assert not [s for s in secrets if s in text], configmap["metadata"]["name"]
+    pod = _pod(on_docs)
+    for name, variable in (("pgbouncer", "DB_PASSWORD"), ("exporter", "PGPASSWORD")):
+        env = {e["name"]: e for e in container(pod, name)["env"]}
+        assert env[variable]["valueFrom"] == {"secretKeyRef": {"name": FULLNAME, "key": "DB_PASSWORD"}}
+    # the password file goes to a writable emptyDir, the config is mounted read-only
+    mounts = {m["mountPath"]: m for m in container(pod, "pgbouncer")["volumeMounts"]}
+    assert mounts["/etc/pgbouncer"]["readOnly"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[mounts["/run/pgbouncer"]["name"]] == {"name": "run", "emptyDir": {}}
+
+
+def test_existing_secret_is_referenced():
+    values = _on() | {"secrets": {"existingSecret": "vault-backend", "appKey": "", "dbPassword": ""}}
+    pod = _pod(render(values))
+    env = {e["name"]: e for e in container(pod, "pgbouncer")["env"]}
+    assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "vault-backend"
+
+
+def test_secret_or_config_change_rolls_the_pods():
+    docs = render(_on() | {"podAnnotations": {"laravel-ops.io/secret-version": "42"}})
+    annotations = one(docs, "Deployment", PGBOUNCER)["spec"]["template"]["metadata"]["annotations"]
+    assert {"checksum/config", "checksum/secret"} <= set(annotations)
+    assert annotations["laravel-ops.io/secret-version"] == "42"
+
+
+def test_pool_settings_default(on_docs):
+    settings = _ini(on_docs)["pgbouncer"]
+    assert settings["pool_mode"] == "transaction"
+    assert (settings["listen_addr"], settings["listen_port"]) == ("0.0.0.0", "6432")
+    assert settings["default_pool_size"] == "10"
+    assert settings["max_db_connections"] == "10", "server connections bounded by the pool size"
+    assert settings["max_client_conn"] == "500"
+    assert settings["max_prepared_statements"] == "200"
+    # with PostgreSQL gone, clients fail fast (connect timeout below the app's 2 s, a short retry
+    # pause so readiness comes back soon after PostgreSQL); a busy pool queues for 10 s
+    assert int(settings["server_connect_timeout"]) <= 2 and int(settings["server_login_retry"]) <= 2
+    assert settings["query_wait_timeout"] == "10"
+    assert settings["auth_file"] == "/run/pgbouncer/userlist.txt"
+    assert settings["stats_users"] == "laravel"
+
+
+def test_pool_settings_from_values():
+    docs = render(_on(defaultPoolSize=25, maxClientConn=1000, maxPreparedStatements=0,
+                      serverConnectTimeout=5, queryWaitTimeout=10))
+    settings = _ini(docs)["pgbouncer"]
+    assert (settings["default_pool_size"], settings["max_db_connections"]) == ("25", "25")
+    assert (settings["max_client_conn"], settings["max_prepared_statements"]) == ("1000", "0")
+    assert (settings["server_connect_timeout"], settings["query_wait_timeout"]) == ("5", "10")
+    assert _ini(render(_on(maxDbConnections=40)))["pgbouncer"]["max_db_connections"] == "40"
+
+
+def test_backend_egress_adds_pgbouncer(on_docs):
+    egress = one(on_docs, "NetworkPolicy", FULLNAME)["spec"]["egress"]
+    assert {"to": [PGBOUNCER_PODS], "ports": [{"port": 6432, "protocol": "TCP"}]} in egress
+    # the Jobs still reach PostgreSQL
+    assert {"to": [POSTGRESQL_PODS], "ports": [{"port": 5432, "protocol": "TCP"}]} in egress
+
+
+def test_pgbouncer_network_policy(on_docs):
+    spec = one(on_docs, "NetworkPolicy", PGBOUNCER)["spec"]
+    assert spec["podSelector"] == {"matchLabels": PGBOUNCER_PODS["podSelector"]["matchLabels"]}
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["ingress"] == [
+        {"from": [WEB_PODS], "ports": [{"port": 6432, "protocol": "TCP"}]},
+        {"from": [PROMETHEUS], "ports": [{"port": 9127, "protocol": "TCP"}]},
+    ]
+    # the same database and DNS peers as the backend's policy
+    backend_egress = one(on_docs, "NetworkPolicy", FULLNAME)["spec"]["egress"]
+    assert spec["egress"] == backend_egress[:2]
+    assert spec["egress"][0] == {"to": [POSTGRESQL_PODS], "ports": [{"port": 5432, "protocol": "TCP"}]}
+
+
+def test_pgbouncer_network_policy_external_database_without_metrics():
+    docs = render(_on() | {"metrics": {"enabled": False},
+                           "networkPolicy": {"database": {"ipBlock": "10.20.0.0/16"}}})
+    spec = one(docs, "NetworkPolicy", PGBOUNCER)["spec"]
+    assert spec["ingress"] == [{"from": [WEB_PODS], "ports": [{"port": 6432, "protocol": "TCP"}]}]
+    assert spec["egress"][0] == {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}],
+                                 "ports": [{"port": 5432, "protocol": "TCP"}]}
+    assert [c["name"] for c in _pod(docs)["containers"]] == ["pgbouncer"]
+    assert [p["name"] for p in one(docs, "Service", PGBOUNCER)["spec"]["ports"]] == ["pgbouncer"]
+
+
+def test_network_policy_off():
+    assert not kinds(render(_on() | {"networkPolicy": {"enabled": False}}), "NetworkPolicy")
+
+
+def test_security_context(on_docs):
+    pod = _pod(on_docs)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    for c in pod["containers"]:
+        context = c["securityContext"]
+        assert context["runAsUser"] == 999 and context["runAsNonRoot"] is True, c["name"]
+        assert context["allowPrivilegeEscalation"] is False, c["name"]
+        assert context["readOnlyRootFilesystem"] is True, c["name"]
+        assert context["capabilities"]["drop"] == ["ALL"], c["name"]
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}, c["name"]
+        assert c["resources"]["requests"] and c["resources"]["limits"], c["name"]
+        assert c["livenessProbe"] and c["readinessProbe"], c["name"]
+    assert container(pod, "pgbouncer")["readinessProbe"]["tcpSocket"] == {"port": "pgbouncer"}
+
+
+def test_pods_meet_restricted_pod_security():
+    psa_check = ROOT / ".tools" / "bin" / "psa-check"
+    if not psa_check.exists():
+        pytest.skip("psa-check not built (scripts/build-tools.sh): restricted profile not checked here")
+    manifests = helm_template(ON, api_versions=[SM_API]).stdout
+    result = subprocess.run([str(psa_check), "-level", "restricted"], input=manifests,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Deployment/{PGBOUNCER}" in result.stdout
+
+
+def test_service_monitor_for_the_exporter(on_docs):
+    sm = one(on_docs, "ServiceMonitor", PGBOUNCER)
+    service = one(on_docs, "Service", PGBOUNCER)
+    assert sm["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert sm["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s", "scheme": "http"}]
+    # the web ServiceMonitor does not pick the PgBouncer Service up
+    web_sm = one(on_docs, "ServiceMonitor", FULLNAME)
+    assert not web_sm["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert not kinds(render(ON), "ServiceMonitor"), "gated on the CRD like the web one"
+
+
+def test_exporter_reads_the_admin_console(on_docs):
+    exporter = container(_pod(on_docs), "exporter")
+    assert exporter["command"] == ["prometheus-pgbouncer-exporter"]
+    assert "--web.listen-address=:9127" in exporter["args"]
+    env = {e["name"]: e.get("value") for e in exporter["env"]}
+    assert env["PGBOUNCER_EXPORTER_CONNECTION_STRING"] == "postgres://127.0.0.1:6432/pgbouncer?sslmode=disable"
+    assert env["PGUSER"] == "laravel"
+
+
+@pytest.mark.parametrize(("replicas", "expected"), [(1, 0), (2, 1)])
+def test_pdb_only_with_more_than_one_replica(replicas, expected):
+    docs = render(_on(replicaCount=replicas))
+    assert len([d for d in kinds(docs, "PodDisruptionBudget") if d["metadata"]["name"] == PGBOUNCER]) == expected
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ({"defaultPoolSize": 0}, ["pgbouncer.defaultPoolSize"]),
+    ({"maxDbConnections": 0}, ["pgbouncer.maxDbConnections"]),
+    ({"maxPreparedStatements": -1}, ["pgbouncer.maxPreparedStatements"]),
+    ({"replicaCount": 0}, ["pgbouncer.replicaCount"]),
+    ({"poolSize": 10}, ["pgbouncer", "poolSize"]),
+    ({"exporter": {"port": 70000}}, ["pgbouncer.exporter.port"]),
+])
+def test_schema_rejects_bad_values(values, expected):
+    error = render_error(_on(**values))
+    for text in expected:
+        assert text in error
+
+
+def test_certificate_checks_refused():
+    error = render_error(_on() | {"database": {"sslmode": "verify-full"}})
+    assert "database.sslmode=verify-full" in error and "pgbouncer.enabled" in error
