@@ -35,6 +35,8 @@ step "pytest (offline)" pytest -ra tools tests/unit tests/chart tests/docker tes
 source "$ROOT/scripts/local-env.sh"
 step "local cluster, registry and image toolchain up" ansible-playbook playbooks/cluster.yml
 step "pytest (live: images, operator role)" pytest -ra tests/image tests/operator
+# -s: each test prints the figures it measured (latencies, seconds to readiness, HPA steps).
+step "pytest (live: the backend on pods)" pytest -ra -s tests/live
 step "molecule default" molecule test --scenario-name default
 
 printf '\n==> summary\n'

@@ -139,13 +139,14 @@ def fixture_vars() -> dict:
 
 
 class Playbook:
-    """Runs tests/operator/operator.yml (the role) with the local inventory."""
+    """Runs a playbook (by default tests/operator/operator.yml, the role) with the local inventory."""
 
-    def __init__(self, tmp: Path, base_vars: dict, user: str, password: str):
+    def __init__(self, tmp: Path, base_vars: dict, user: str, password: str, playbook: Path = PLAYBOOK):
         self.tmp = tmp
         self.base_vars = base_vars
         self.user = user
         self.password = password
+        self.playbook = playbook
         self.runs = 0
 
     def env(self, **overrides) -> dict:
@@ -170,7 +171,7 @@ class Playbook:
         self.runs += 1
         extra_file = self.tmp / f"extra-{self.runs}.yml"
         extra_file.write_text(yaml.safe_dump({**self.base_vars, **(extra or {})}))
-        args = [tool("ansible-playbook"), "-i", str(ROOT / "inventories" / "local"), str(PLAYBOOK),
+        args = [tool("ansible-playbook"), "-i", str(ROOT / "inventories" / "local"), str(self.playbook),
                 "-e", f"@{extra_file}"]
         if check_mode:
             args.append("--check")

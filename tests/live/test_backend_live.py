@@ -1,0 +1,453 @@
+"""The backend proven on running pods of the local cluster: deploy.yml -i inventories/local puts
+version A in namespace laravel-ops-live-test (release `live`, PostgreSQL beside it), then, in
+order, each test drives real requests through nginx, php-fpm, Laravel and PostgreSQL and prints
+what it measured:
+
+  hook migrations and the seeder wrote PostgreSQL; every log line of both containers is JSON and
+  one request id links nginx's line to Laravel's; /metrics counters and histogram move with
+  traffic (5xx included); PgBouncer keeps PostgreSQL's server connections within its pool under
+  load and exports the pool's use; a 20 s request survives the deletion of its pod; a rollout A -> B and a
+  pod deletion under load lose no request; the prod flow refuses an unapproved migration and a
+  failing migration Job stops the deploy (its logs shown) while B keeps serving; NetworkPolicy
+  is enforced (only the ingress controller's namespace gets in; the backend reaches PostgreSQL,
+  PgBouncer and DNS, not another namespace's pod); readiness
+  follows PostgreSQL (out within 15 s, back within 15 s, no restart); the HPA scales on the
+  php-fpm container's CPU, at most 2 pods a minute, up to 10.
+
+The pods get small CPU requests (php-fpm 50m, nginx 20m) so that ten fit on this two-core node.
+Skipped, with the reason printed, without a cluster that answers or the local registry. Run
+after tests/operator (which needs a cluster without the Prometheus Operator CRDs), never beside
+another deploy on the same cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+import uuid
+
+import pytest
+
+from live_helpers import (
+    NAMESPACE, RELEASE, Load, get, is_ready, pod_metrics, psql, restart_counts, service_address, serving_pods,
+    web_pods,
+)
+from image_helpers import tree_hash
+from operator_helpers import (
+    KUBECONFIG, ROOT, Playbook, kube_json, kubectl, require_cluster, require_registry, run, skip, tool, wait_for,
+)
+
+# Tags named after the sources, so that a registry kept between runs never hands back an image
+# of older code; A and B differ only by name (APP_VERSION tells their answers apart).
+SOURCE = tree_hash(ROOT / "examples" / "laravel-app", ROOT / "docker")
+VERSION_A = f"live-{SOURCE}-a"
+VERSION_B = f"live-{SOURCE}-b"
+DEPLOYMENT = f"{RELEASE}-backend"
+# the cluster's own Debian test image (cluster/versions.env), with testbox in it
+TEST_IMAGE = "laravel-ops.local/debian:bookworm-minbase"
+OUTSIDER = "laravel-ops-live-outsider"
+# the chart's default ingress controller peer: namespace ingress-nginx, pods app.kubernetes.io/name=ingress-nginx
+INGRESS_NAMESPACE = "ingress-nginx"
+PGBOUNCER_SELECTOR = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=pgbouncer"
+PROD = {
+    "backend_environment": "prod",
+    "backend_app_debug": False,
+    "backend_log_level": "warning",
+    "backend_seed": False,
+    "backend_migrations_mode": "job",
+}
+FAILING_MIGRATION = """<?php
+
+use Illuminate\\Database\\Migrations\\Migration;
+
+return new class extends Migration
+{
+    public function up(): void
+    {
+        throw new RuntimeException('live test: this migration fails on purpose');
+    }
+};
+"""
+
+
+def _helm_revision() -> int:
+    listed = run([tool("helm"), "--kubeconfig", KUBECONFIG, "list", "-n", NAMESPACE, "-o", "json"]).stdout
+    return next(int(r["revision"]) for r in json.loads(listed) if r["name"] == RELEASE)
+
+
+def _all_ready() -> bool:
+    """As many pods as the Deployment wants (the HPA may have changed it), all Ready."""
+    pods = web_pods()
+    wanted = kube_json("deployment", DEPLOYMENT, "-n", NAMESPACE)["spec"]["replicas"]
+    return len(pods) == wanted and all(is_ready(p) for p in pods)
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    require_cluster()
+    user, password = require_registry()
+    if kube_json("namespace", NAMESPACE) is not None:
+        skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
+    tmp = tmp_path_factory.mktemp("live")
+    base = {
+        "backend_namespace": NAMESPACE,
+        "backend_release_name": RELEASE,
+        "backend_database": {"host": f"postgresql.{NAMESPACE}.svc.cluster.local", "port": 5432,
+                             "name": "laravel", "username": "laravel"},
+        "backend_replicas_max": 10,
+        "backend_chart_values": {"php": {"resources": {"requests": {"cpu": "50m"}}},
+                                 "nginx": {"resources": {"requests": {"cpu": "20m"}}}},
+    }
+    deploy = Playbook(tmp, base, user, password, playbook=ROOT / "deploy.yml")
+    started = time.monotonic()
+    deploy({"image_tag": VERSION_A})
+    print(f"version A deployed in {time.monotonic() - started:.0f}s")
+    try:
+        yield deploy
+    finally:
+        run([tool("helm"), "--kubeconfig", KUBECONFIG, "uninstall", RELEASE, "-n", NAMESPACE, "--wait",
+             "--timeout", "3m"], check=False, timeout=240)
+        kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False, timeout=300)
+
+
+def test_hook_migrations_and_the_seeder_wrote_postgresql(backend):
+    migrations = psql("select migration from migrations order by id").splitlines()
+    rows = int(psql("select count(*) from deployments"))
+    print(f"migrations: {migrations}; rows in deployments: {rows}")
+    assert migrations == ["2025_01_01_000000_create_deployments_table"]
+    assert rows > 0
+    jobs = {j["metadata"]["name"]: j["status"] for j in kube_json("jobs", "-n", NAMESPACE)["items"]}
+    assert {name: status.get("succeeded") for name, status in jobs.items()} == {
+        f"{DEPLOYMENT}-migrate": 1, f"{DEPLOYMENT}-seed": 1}
+
+
+def _logs(pod: dict, container: str) -> list[dict]:
+    """Every line the container wrote (stdout and stderr), each parsed as JSON."""
+    text = kubectl("logs", "-n", NAMESPACE, pod["metadata"]["name"], "-c", container).stdout
+    records = []
+    for line in text.splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError as error:
+            raise AssertionError(f"{pod['metadata']['name']}/{container} wrote a line that is not JSON: {line!r}") from error
+    return records
+
+
+def test_every_log_line_is_json_and_a_request_id_links_nginx_to_laravel(backend):
+    host, port = service_address()
+    request_id = f"live-{uuid.uuid4().hex}"
+    status, headers, _ = get(host, port, "/error", headers={"X-Request-Id": request_id})
+    assert status == 500 and headers.get("X-Request-Id") == request_id, headers
+    for path in ("/", "/healthz", "/no-such-page"):
+        get(host, port, path)
+
+    def linked():
+        counts, nginx, laravel = {}, [], []
+        for pod in serving_pods():
+            for container in ("php-fpm", "nginx"):
+                records = _logs(pod, container)
+                counts[f"{pod['metadata']['name']}/{container}"] = len(records)
+                nginx += [r for r in records if r.get("source") == "nginx" and r.get("request_id") == request_id]
+                laravel += [r for r in records if (r.get("context") or {}).get("request_id") == request_id]
+        return (counts, nginx, laravel) if nginx and laravel else None
+
+    counts, nginx, laravel = wait_for("both log lines of the request", linked, timeout=30, interval=2)
+    print(f"JSON lines per container: {counts}")
+    assert nginx[0]["status"] == 500 and nginx[0]["uri"].startswith("/error"), nginx[0]
+    assert laravel[0]["level_name"] == "ERROR", laravel[0]
+
+
+_SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$')
+
+
+def _total(name: str, **labels: str) -> float:
+    """Sum over every web pod of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for pod in serving_pods():
+        for line in pod_metrics(pod).splitlines():
+            match = _SAMPLE.match(line)
+            if not match or match["name"] != name:
+                continue
+            have = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"] or ""))
+            if all(have.get(k) == v for k, v in labels.items()):
+                total += float(match["value"])
+    return total
+
+
+def test_metrics_count_requests_errors_and_latency(backend):
+    host, port = service_address()
+    ok_before = _total("http_requests_total", route="/", status="2xx")
+    errors_before = _total("http_requests_total", route="/error", status="5xx")
+    slow_bucket_before = _total("http_request_duration_seconds_bucket", route="/", status="2xx", le="+Inf")
+    for _ in range(20):
+        assert get(host, port, "/")[0] == 200
+    for _ in range(5):
+        assert get(host, port, "/error")[0] == 500
+    ok = _total("http_requests_total", route="/", status="2xx") - ok_before
+    errors = _total("http_requests_total", route="/error", status="5xx") - errors_before
+    observed = _total("http_request_duration_seconds_bucket", route="/", status="2xx", le="+Inf") - slow_bucket_before
+    print(f"counters moved: 2xx on / +{ok:.0f}, 5xx on /error +{errors:.0f}, latency histogram on / +{observed:.0f}")
+    assert (ok, errors, observed) == (20, 5, 20)
+    pod = serving_pods()[0]
+    text = pod_metrics(pod)
+    buckets = [line for line in text.splitlines() if line.startswith("http_request_duration_seconds_bucket")]
+    assert len({re.search(r'le="([^"]+)"', b)[1] for b in buckets}) > 5, "a histogram has several buckets"
+    assert "\napp_db_up 1\n" in text
+    # php-fpm's pool status: this scrape itself keeps one worker active
+    assert "\nphpfpm_up 1\n" in text and _total("phpfpm_processes", state="active") >= 1, text[-1500:]
+    pool = _total("app_db_pool_connections", state="max")
+    print(f"app_db_pool_connections{{state=max}} summed over pods: {pool:.0f}")
+    assert pool > 0
+
+
+def _server_connections() -> int:
+    """Sessions of the application's user in PostgreSQL, this query's own left out."""
+    return int(psql("select count(*) from pg_stat_activity where usename = 'laravel' "
+                    "and backend_type = 'client backend' and pid <> pg_backend_pid()"))
+
+
+def _pgbouncer_metric(name: str) -> float:
+    pods = kube_json("pods", "-n", NAMESPACE, "-l", PGBOUNCER_SELECTOR)["items"]
+    assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
+    status, _, body = get(pods[0]["status"]["podIP"], 9127, "/metrics")
+    assert status == 200, body[:300]
+    samples = [float(line.rsplit(" ", 1)[1]) for line in body.decode().splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " ")]
+    assert samples, f"no {name} in the exporter's metrics"
+    return sum(samples)
+
+
+def test_pgbouncer_bounds_the_server_connections_under_load(backend):
+    ini = kube_json("configmap", f"{DEPLOYMENT}-pgbouncer", "-n", NAMESPACE)["data"]["pgbouncer.ini"]
+    pool = int(re.search(r"^max_db_connections = (\d+)$", ini, re.M)[1])
+    peak, exported = 0, 0.0
+    with Load("/db-sleep?seconds=0.3", workers=24, max_seconds=120) as load:
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline:
+            peak = max(peak, _server_connections())
+            exported = max(exported, _pgbouncer_metric("pgbouncer_pools_server_active_connections"))
+            time.sleep(0.5)
+    summary = load.summary
+    print(f"PgBouncer: 24 concurrent clients through {len(web_pods())} pods; PostgreSQL server connections "
+          f"peaked at {peak} (pool {pool}); exporter's busiest server_active_connections {exported:.0f}; "
+          + summary.report("load"))
+    assert summary.failed == 0, summary.failures
+    assert 2 <= peak <= pool, "the server connections are not bounded by the pool (or the load never reached them)"
+    assert 1 <= exported <= pool
+
+
+def test_a_20_second_request_completes_while_its_pod_is_deleted(backend):
+    pod = serving_pods()[0]
+    name, address = pod["metadata"]["name"], pod["status"]["podIP"]
+    result = {}
+
+    def slow_request():
+        started = time.monotonic()
+        status, _, body = get(address, 8080, "/slow?seconds=20", timeout=90)
+        result.update(status=status, body=body, seconds=time.monotonic() - started)
+
+    caller = threading.Thread(target=slow_request)
+    caller.start()
+    time.sleep(2)
+    kubectl("delete", "pod", name, "-n", NAMESPACE, "--wait=false")
+    time.sleep(1)
+    deleting = kube_json("pod", name, "-n", NAMESPACE)
+    caller.join(timeout=100)
+    print(f"GET /slow?seconds=20 on {name}, deleted 2 s in: HTTP {result.get('status')} after {result.get('seconds', 0):.1f}s")
+    assert deleting and deleting["metadata"].get("deletionTimestamp"), "the pod was not terminating during the request"
+    assert result.get("status") == 200, result
+    assert json.loads(result["body"])["slept_seconds"] >= 20
+    wait_for("the replacement pod", lambda: _all_ready() and name not in {p["metadata"]["name"] for p in web_pods()},
+             timeout=180)
+
+
+def test_a_rollout_and_a_pod_deletion_under_load_lose_no_request(backend):
+    with Load(workers=3, max_seconds=900) as load:
+        time.sleep(3)
+        started = time.monotonic()
+        backend({"image_tag": VERSION_B})
+        print(f"rollout A -> B (deploy.yml) took {time.monotonic() - started:.0f}s under load")
+        victim = serving_pods()[0]["metadata"]["name"]
+        kubectl("delete", "pod", victim, "-n", NAMESPACE, "--wait=false")
+        wait_for("the deleted pod's replacement", lambda: _all_ready() and victim not in
+                 {p["metadata"]["name"] for p in web_pods(include_terminating=True)}, timeout=240)
+        time.sleep(3)
+    summary = load.summary
+    print(summary.report("load during the rollout and the pod deletion"))
+    assert summary.sent > 100, "too few requests to mean anything"
+    assert summary.failed == 0, summary.failures
+    assert set(summary.versions) == {VERSION_A, VERSION_B}, summary.versions
+
+
+def test_the_prod_flow_refuses_unapproved_and_stops_at_a_failing_migration(backend, tmp_path):
+    revision = _helm_revision()
+    app = tmp_path / "app"
+    shutil.copytree(ROOT / "examples" / "laravel-app", app)
+    (app / "database" / "migrations" / "2099_01_01_000000_fail_on_purpose.php").write_text(FAILING_MIGRATION)
+    broken = {**PROD, "image_tag": f"live-{SOURCE}-broken", "backend_app_source": str(app)}
+
+    # a new image in prod means a migration Job: refused without approval
+    refused = backend({**broken, "backend_migrations_approved": False}, expect_rc=2)
+    assert "backend_migrations_approved" in refused.output, refused.output[-3000:]
+    assert _helm_revision() == revision
+
+    started = time.monotonic()
+    failed = backend({**broken, "backend_migrations_approved": True}, expect_rc=2)
+    print(f"the failing migration stopped the deploy after {time.monotonic() - started:.0f}s")
+    assert "this migration fails on purpose" in failed.output, failed.output[-4000:]
+    assert _helm_revision() == revision, "the release was upgraded despite the failed migration"
+    host, port = service_address()
+    answers = {json.loads(get(host, port, "/")[2])["version"] for _ in range(10)}
+    assert answers == {VERSION_B}, answers
+
+
+def _testbox_pod(namespace: str, name: str, labels: dict, command: list[str], restart: str) -> dict:
+    """A pod of the cluster's own Debian test image (cluster/images.sh), restricted-profile clean."""
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "restartPolicy": restart, "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": name, "image": TEST_IMAGE, "imagePullPolicy": "Never", "command": command,
+                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}},
+            }],
+        },
+    }
+
+
+def _finished_phase(namespace: str, name: str) -> str:
+    def phase():
+        pod = kube_json("pod", name, "-n", namespace)
+        finished = pod and pod["status"].get("phase") in ("Succeeded", "Failed")
+        return pod["status"]["phase"] if finished else None
+
+    return wait_for(f"pod {namespace}/{name} to finish", phase, timeout=120, interval=2)
+
+
+def _can_connect_from_backend(host: str, port: int) -> bool:
+    pod = serving_pods()[0]["metadata"]["name"]
+    result = kubectl("exec", "-n", NAMESPACE, pod, "-c", "php-fpm", "--", "php", "-r",
+                     '$s = @fsockopen($argv[1], (int) $argv[2], $code, $message, 3); echo $s ? "open" : "closed";',
+                     host, str(port), timeout=60)
+    return result.stdout.strip() == "open"
+
+
+def test_network_policy_is_enforced(backend):
+    engine = kube_json("daemonset", "kube-network-policies", "-n", "kube-system")
+    if engine is None or engine["status"].get("numberReady", 0) < 1:
+        skip("no NetworkPolicy engine runs in this cluster (cluster/netpol.sh): the policies would only be stored")
+    for namespace in (OUTSIDER, INGRESS_NAMESPACE):
+        if kube_json("namespace", namespace) is not None:
+            skip(f"namespace {namespace} exists already: this test makes and deletes its own")
+    url = f"http://{DEPLOYMENT}.{NAMESPACE}.svc.cluster.local/healthz"
+    try:
+        for namespace in (OUTSIDER, INGRESS_NAMESPACE):
+            kubectl("create", "namespace", namespace)
+        pods = [
+            _testbox_pod(OUTSIDER, "web", {"app": "outsider"}, ["testbox", "serve", "-addr", ":8080"], "Always"),
+            _testbox_pod(OUTSIDER, "client", {"app": "outsider"}, ["testbox", "get", "-tries", "3", url], "Never"),
+            _testbox_pod(INGRESS_NAMESPACE, "client", {"app.kubernetes.io/name": "ingress-nginx"},
+                         ["testbox", "get", "-tries", "10", url], "Never"),
+        ]
+        kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+        ingress = _finished_phase(INGRESS_NAMESPACE, "client")
+        outsider = _finished_phase(OUTSIDER, "client")
+        outsider_web = wait_for("the outsider's server", lambda: (p := kube_json("pod", "web", "-n", OUTSIDER))
+                                and is_ready(p) and p["status"]["podIP"], timeout=120)
+        egress = {
+            "PostgreSQL postgresql:5432": _can_connect_from_backend("postgresql", 5432),
+            f"PgBouncer {DEPLOYMENT}-pgbouncer:6432": _can_connect_from_backend(f"{DEPLOYMENT}-pgbouncer", 6432),
+            f"a pod of another namespace {outsider_web}:8080": _can_connect_from_backend(outsider_web, 8080),
+        }
+        resolved = kubectl("exec", "-n", NAMESPACE, serving_pods()[0]["metadata"]["name"], "-c", "php-fpm", "--",
+                           "php", "-r", 'echo gethostbyname("kubernetes.default.svc.cluster.local");').stdout
+        print(f"NetworkPolicy: ingress-nginx pod -> backend {ingress}, pod of {OUTSIDER} -> backend {outsider}; "
+              f"backend egress {egress}; DNS from the backend: kubernetes.default -> {resolved}")
+        assert ingress == "Succeeded", "the ingress controller's namespace must reach the backend"
+        assert outsider == "Failed", "a pod of another namespace reached the backend"
+        assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", resolved), "the backend cannot resolve names (DNS egress)"
+        assert egress == {name: not name.startswith("a pod of another") for name in egress}, egress
+    finally:
+        for namespace in (OUTSIDER, INGRESS_NAMESPACE):
+            kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=true", check=False, timeout=180)
+
+
+def test_readiness_follows_the_database_without_restarts(backend):
+    pods = serving_pods()
+    names = {p["metadata"]["name"] for p in pods}
+    before = restart_counts(pods)
+
+    def ready_states() -> list[bool]:
+        return [is_ready(p) for p in web_pods() if p["metadata"]["name"] in names]
+
+    stopped = time.monotonic()
+    kubectl("scale", "statefulset/postgresql", "-n", NAMESPACE, "--replicas=0")
+    wait_for("every backend pod to leave the Service", lambda: not any(ready_states()), timeout=60, interval=0.5)
+    out_after = time.monotonic() - stopped
+    assert get(pods[0]["status"]["podIP"], 8080, "/healthz")[0] == 200, "liveness must not depend on the database"
+
+    kubectl("scale", "statefulset/postgresql", "-n", NAMESPACE, "--replicas=1")
+    wait_for("PostgreSQL to be ready again",
+             lambda: (p := kube_json("pod", "postgresql-0", "-n", NAMESPACE)) is not None and is_ready(p),
+             timeout=180, interval=0.5)
+    returned = time.monotonic()
+    wait_for("every backend pod to be ready again", lambda: all(ready_states()), timeout=60, interval=0.5)
+    back_after = time.monotonic() - returned
+    after = restart_counts([p for p in web_pods() if p["metadata"]["name"] in names])
+    print(f"readiness of {len(pods)} pods: out of the Service {out_after:.1f}s after PostgreSQL was stopped, "
+          f"back {back_after:.1f}s after it was ready again; container restarts before {sum(before.values())}, "
+          f"after {sum(after.values())}")
+    assert out_after <= 15
+    assert back_after <= 15
+    assert after == before, "a container restarted (or a pod went away) while the database was away"
+    host, port = service_address()
+    assert get(host, port, "/readyz")[0] == 200
+
+
+def _mebibytes(quantity: str) -> float:
+    """A Kubernetes memory quantity as the HPA reports it (bytes, or milli-bytes with `m`)."""
+    return round(float(quantity[:-1]) / 1000 / 2**20 if quantity.endswith("m") else float(quantity) / 2**20, 1)
+
+
+def test_the_hpa_scales_on_php_fpm_cpu_two_pods_a_minute_up_to_ten(backend):
+    samples: list[tuple[float, int]] = []
+    readings: list[dict] = []
+    reached_ten = None
+    with Load(workers=6, max_seconds=720) as load:
+        started = time.monotonic()
+        while time.monotonic() - started < 660:
+            hpa = kube_json("hpa", DEPLOYMENT, "-n", NAMESPACE)
+            replicas = kube_json("deployment", DEPLOYMENT, "-n", NAMESPACE)["spec"]["replicas"]
+            now = time.monotonic() - started
+            samples.append((now, replicas))
+            readings += hpa["status"].get("currentMetrics") or []
+            if replicas >= 10 and reached_ten is None:
+                reached_ten = now
+            if reached_ten is not None and now - reached_ten > 45:
+                break
+            time.sleep(2)
+    steps = [samples[0]] + [s for prev, s in zip(samples, samples[1:]) if s[1] != prev[1]]
+    cpu = [r["containerResource"]["current"]["averageUtilization"] for r in readings
+           if r["type"] == "ContainerResource" and r["containerResource"]["name"] == "cpu"]
+    memory = [_mebibytes(r["containerResource"]["current"]["averageValue"]) for r in readings
+              if r["type"] == "ContainerResource" and r["containerResource"]["name"] == "memory"]
+    print(f"HPA replicas over time (s, replicas): {[(round(t), r) for t, r in steps]}; php-fpm CPU "
+          f"utilisation seen up to {max(cpu, default=0)}% of its request; memory {memory[-1] if memory else '-'} MiB "
+          "a pod; "
+          + load.summary.report("load"))
+    assert {r["containerResource"]["container"] for r in readings if r["type"] == "ContainerResource"} == {"php-fpm"}
+    assert cpu and memory, "the HPA read no CPU or memory of the php-fpm container"
+    assert reached_ten is not None, f"the HPA never reached 10 pods: {steps}"
+    assert max(r for _, r in samples) == 10
+    # the scale-up policy: at most 2 pods added in any 60 s (55 s here: our clock is not the controller's)
+    for i, (t_i, r_i) in enumerate(samples):
+        for t_j, r_j in samples[i + 1:]:
+            if t_j - t_i < 55:
+                assert r_j - r_i <= 2, f"{r_i} -> {r_j} pods within {t_j - t_i:.0f}s: {steps}"
