@@ -411,9 +411,17 @@ def test_readiness_follows_the_database_without_restarts(backend):
     assert get(host, port, "/readyz")[0] == 200
 
 
+_QUANTITY_UNITS = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+
+
 def _mebibytes(quantity: str) -> float:
-    """A Kubernetes memory quantity as the HPA reports it (bytes, or milli-bytes with `m`)."""
-    return round(float(quantity[:-1]) / 1000 / 2**20 if quantity.endswith("m") else float(quantity) / 2**20, 1)
+    """A Kubernetes memory quantity as the HPA reports it ("34572Ki", "35400000000m", ...) in MiB."""
+    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", quantity).groups()
+    return round(float(number) * _QUANTITY_UNITS[unit] / 2**20, 1)
+
+
+def test_memory_quantities_read_as_mebibytes():
+    assert [_mebibytes(q) for q in ("34572Ki", "36253319168m", "64Mi", "1048576")] == [33.8, 34.6, 64.0, 1.0]
 
 
 def test_the_hpa_scales_on_php_fpm_cpu_two_pods_a_minute_up_to_ten(backend):
