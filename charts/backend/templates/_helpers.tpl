@@ -89,6 +89,11 @@ app.kubernetes.io/component: migrations
 app.kubernetes.io/component: pgbouncer
 {{- end -}}
 
+{{/* The port PgBouncer listens on, which the app, its Service and both NetworkPolicies name. */}}
+{{- define "backend.pgbouncer.port" -}}
+6432
+{{- end -}}
+
 {{/* Name of the PgBouncer objects (Deployment, Service, ConfigMap, ...). */}}
 {{- define "backend.pgbouncer.fullname" -}}
 {{- printf "%s-pgbouncer" (include "backend.fullname" . | trunc 53 | trimSuffix "-") -}}
@@ -111,6 +116,25 @@ Renders nothing when both are empty.
 annotations:
   {{- toYaml $all | nindent 2 }}
 {{- end -}}
+{{- end -}}
+
+{{/*
+A Deployment's pod-template annotations: commonAnnotations, podAnnotations, and checksums of its
+ConfigMap and of the chart's Secret, so that a change of either rolls the pods.
+Usage: include "backend.pod.annotations" (dict "context" $ "configmap" "configmap.yaml")
+*/}}
+{{- define "backend.pod.annotations" -}}
+{{- $ctx := .context -}}
+{{- with $ctx.Values.commonAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- with $ctx.Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+checksum/config: {{ include (print $ctx.Template.BasePath "/" .configmap) $ctx | sha256sum }}
+{{- if include "backend.createSecret" $ctx }}
+checksum/secret: {{ include (print $ctx.Template.BasePath "/secret.yaml") $ctx | sha256sum }}
+{{- end }}
 {{- end -}}
 
 {{/* ServiceAccount name. */}}
@@ -209,7 +233,7 @@ LOG_LEVEL: {{ .Values.app.logLevel | quote }}
 DB_CONNECTION: "pgsql"
 {{- if .Values.pgbouncer.enabled }}
 DB_HOST: {{ include "backend.pgbouncer.fullname" . | quote }}
-DB_PORT: "6432"
+DB_PORT: {{ include "backend.pgbouncer.port" . | quote }}
 {{- else }}
 DB_HOST: {{ .Values.database.host | toString | quote }}
 DB_PORT: {{ .Values.database.port | toString | quote }}
