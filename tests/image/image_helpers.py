@@ -3,6 +3,7 @@ image role lays out, image builds, HTTP from the host to a container."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ APP_DIR = REPO / "examples" / "laravel-app"
 SCRIPTS = REPO / "scripts"
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("LARAVEL_OPS_CACHE") or Path.home() / ".cache" / "laravel-ops")
+REGISTRY = "127.0.0.1:5000"
 
 
 def skip(reason: str) -> None:
@@ -141,4 +143,17 @@ def credentials() -> tuple[str, str]:
             skip(f"no registry credentials (LARAVEL_OPS_REGISTRY_* unset and no {env_file}; run scripts/registry.sh)")
         values = dict(re.findall(r"^export (\w+)=(\S+)$", env_file.read_text(), re.MULTILINE))
         user, password = values["LARAVEL_OPS_REGISTRY_USERNAME"], values["LARAVEL_OPS_REGISTRY_PASSWORD"]
+    return user, password
+
+
+def require_registry() -> tuple[str, str]:
+    """The local registry's login, once the registry answers 200 to it; else the test is skipped."""
+    user, password = credentials()
+    auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    try:
+        status, _, _ = http_get(f"http://{REGISTRY}/v2/", timeout=5, headers={"Authorization": auth})
+    except OSError as error:
+        skip(f"no registry answers on {REGISTRY} (run scripts/registry.sh): {error}")
+    if status != 200:
+        skip(f"the registry on {REGISTRY} answered {status} to the credentials (run scripts/registry.sh)")
     return user, password

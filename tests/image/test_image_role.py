@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from image_helpers import CACHE, REPO, credentials, http_get, require_base_image, require_engine, run, skip
+from image_helpers import (
+    CACHE, REGISTRY, REPO, http_get, require_base_image, require_engine, require_registry, run, skip,
+)
 
-REGISTRY = "127.0.0.1:5000"
 REPOSITORIES = {"php": "laravel-ops-test/backend-php", "nginx": "laravel-ops-test/backend-nginx"}
 MANIFEST_TYPES = ", ".join([
     "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
@@ -50,14 +51,7 @@ def _manifest(credentials, repository: str, reference: str) -> tuple[int, str]:
 def registry():
     docker = require_engine()
     require_base_image(docker)
-    login = credentials()
-    try:
-        status, _, _ = http_get(f"http://{REGISTRY}/v2/", timeout=5, headers=_auth(login))
-    except OSError as error:
-        skip(f"no registry answers on {REGISTRY} (run scripts/registry.sh): {error}")
-    if status != 200:
-        skip(f"the registry on {REGISTRY} answered {status} to the credentials (run scripts/registry.sh)")
-    return login
+    return require_registry()
 
 
 @pytest.fixture(scope="module")

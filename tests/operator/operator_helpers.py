@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -10,23 +9,20 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-# The registry login is the image tests' helper: one reading of scripts/registry.sh's file.
+# The registry and its login are the image tests' helpers (tests/live and tests/operator use them).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
-from image_helpers import credentials  # noqa: E402  pylint: disable=wrong-import-position
+from image_helpers import require_registry  # noqa: E402,F401  pylint: disable=wrong-import-position
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("LARAVEL_OPS_CACHE") or Path.home() / ".cache" / "laravel-ops")
 KUBECONFIG = (os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG")
               or "/var/lib/laravel-ops-cluster/admin.kubeconfig")
-REGISTRY = "127.0.0.1:5000"
 CONTAINERD_SOCKET = os.environ.get("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")
 SCRIPT = ROOT / "scripts" / "operator-chart.sh"
 PLAYBOOK = HERE / "operator.yml"
@@ -108,22 +104,6 @@ def require_containerd() -> None:
         skip("no ctr binary: cannot import the operator image into the cluster's containerd")
     if not Path(CONTAINERD_SOCKET).is_socket():
         skip(f"no containerd socket at {CONTAINERD_SOCKET}: the operator image cannot reach the node")
-
-
-def require_registry() -> tuple[str, str]:
-    user, password = credentials()
-    auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-    request = urllib.request.Request(f"http://{REGISTRY}/v2/", headers={"Authorization": auth})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    except OSError as error:
-        skip(f"no registry answers on {REGISTRY} (run scripts/registry.sh): {error}")
-    if status != 200:
-        skip(f"the registry on {REGISTRY} answered {status} to the credentials (run scripts/registry.sh)")
-    return user, password
 
 
 def require_go_or_cache() -> None:
