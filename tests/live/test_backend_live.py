@@ -85,6 +85,13 @@ def _all_ready() -> bool:
     return len(pods) == wanted and all(is_ready(p) for p in pods)
 
 
+def _wait_for_replacement(deleted: str) -> None:
+    """Until the deleted pod is gone and the Deployment has all its pods Ready again."""
+    wait_for(f"pod {deleted} to be gone and replaced",
+             lambda: _all_ready() and deleted not in {p["metadata"]["name"] for p in web_pods(include_terminating=True)},
+             timeout=240)
+
+
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory):
     require_cluster()
@@ -163,42 +170,41 @@ def test_every_log_line_is_json_and_a_request_id_links_nginx_to_laravel(backend)
 _SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$')
 
 
-def _total(name: str, **labels: str) -> float:
-    """Sum over every web pod of the samples of `name` whose labels include `labels`."""
-    total = 0.0
-    for pod in serving_pods():
-        for line in pod_metrics(pod).splitlines():
-            match = _SAMPLE.match(line)
-            if not match or match["name"] != name:
-                continue
+def _samples(texts: list[str], name: str, **labels: str) -> list[float]:
+    """The values of `name` whose labels include `labels`, in Prometheus text expositions."""
+    values = []
+    for line in (line for text in texts for line in text.splitlines()):
+        match = _SAMPLE.match(line)
+        if match and match["name"] == name:
             have = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"] or ""))
             if all(have.get(k) == v for k, v in labels.items()):
-                total += float(match["value"])
-    return total
+                values.append(float(match["value"]))
+    return values
 
 
 def test_metrics_count_requests_errors_and_latency(backend):
     host, port = service_address()
-    ok_before = _total("http_requests_total", route="/", status="2xx")
-    errors_before = _total("http_requests_total", route="/error", status="5xx")
-    slow_bucket_before = _total("http_request_duration_seconds_bucket", route="/", status="2xx", le="+Inf")
+    counted = {"ok": ("http_requests_total", {"route": "/", "status": "2xx"}),
+               "errors": ("http_requests_total", {"route": "/error", "status": "5xx"}),
+               "observed": ("http_request_duration_seconds_bucket", {"route": "/", "status": "2xx", "le": "+Inf"})}
+    before = [pod_metrics(pod) for pod in serving_pods()]
     for _ in range(20):
         assert get(host, port, "/")[0] == 200
     for _ in range(5):
         assert get(host, port, "/error")[0] == 500
-    ok = _total("http_requests_total", route="/", status="2xx") - ok_before
-    errors = _total("http_requests_total", route="/error", status="5xx") - errors_before
-    observed = _total("http_request_duration_seconds_bucket", route="/", status="2xx", le="+Inf") - slow_bucket_before
-    print(f"counters moved: 2xx on / +{ok:.0f}, 5xx on /error +{errors:.0f}, latency histogram on / +{observed:.0f}")
-    assert (ok, errors, observed) == (20, 5, 20)
-    pod = serving_pods()[0]
-    text = pod_metrics(pod)
+    after = [pod_metrics(pod) for pod in serving_pods()]
+    moved = {key: sum(_samples(after, name, **labels)) - sum(_samples(before, name, **labels))
+             for key, (name, labels) in counted.items()}
+    print(f"counters moved: 2xx on / +{moved['ok']:.0f}, 5xx on /error +{moved['errors']:.0f}, "
+          f"latency histogram on / +{moved['observed']:.0f}")
+    assert (moved["ok"], moved["errors"], moved["observed"]) == (20, 5, 20)
+    text = after[0]
     buckets = [line for line in text.splitlines() if line.startswith("http_request_duration_seconds_bucket")]
     assert len({re.search(r'le="([^"]+)"', b)[1] for b in buckets}) > 5, "a histogram has several buckets"
     assert "\napp_db_up 1\n" in text
-    # php-fpm's pool status: this scrape itself keeps one worker active
-    assert "\nphpfpm_up 1\n" in text and _total("phpfpm_processes", state="active") >= 1, text[-1500:]
-    pool = _total("app_db_pool_connections", state="max")
+    # php-fpm's pool status: each scrape itself keeps one worker of its pod active
+    assert "\nphpfpm_up 1\n" in text and sum(_samples(after, "phpfpm_processes", state="active")) >= 1, text[-1500:]
+    pool = sum(_samples(after, "app_db_pool_connections", state="max"))
     print(f"app_db_pool_connections{{state=max}} summed over pods: {pool:.0f}")
     assert pool > 0
 
@@ -214,8 +220,7 @@ def _pgbouncer_metric(name: str) -> float:
     assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
     status, _, body = get(pods[0]["status"]["podIP"], 9127, "/metrics")
     assert status == 200, body[:300]
-    samples = [float(line.rsplit(" ", 1)[1]) for line in body.decode().splitlines()
-               if line.startswith(name + "{") or line.startswith(name + " ")]
+    samples = _samples([body.decode()], name)
     assert samples, f"no {name} in the exporter's metrics"
     return sum(samples)
 
@@ -260,8 +265,7 @@ def test_a_20_second_request_completes_while_its_pod_is_deleted(backend):
     assert deleting and deleting["metadata"].get("deletionTimestamp"), "the pod was not terminating during the request"
     assert result.get("status") == 200, result
     assert json.loads(result["body"])["slept_seconds"] >= 20
-    wait_for("the replacement pod", lambda: _all_ready() and name not in {p["metadata"]["name"] for p in web_pods()},
-             timeout=180)
+    _wait_for_replacement(name)
 
 
 def test_a_rollout_and_a_pod_deletion_under_load_lose_no_request(backend):
@@ -272,8 +276,7 @@ def test_a_rollout_and_a_pod_deletion_under_load_lose_no_request(backend):
         print(f"rollout A -> B (deploy.yml) took {time.monotonic() - started:.0f}s under load")
         victim = serving_pods()[0]["metadata"]["name"]
         kubectl("delete", "pod", victim, "-n", NAMESPACE, "--wait=false")
-        wait_for("the deleted pod's replacement", lambda: _all_ready() and victim not in
-                 {p["metadata"]["name"] for p in web_pods(include_terminating=True)}, timeout=240)
+        _wait_for_replacement(victim)
         time.sleep(3)
     summary = load.summary
     print(summary.report("load during the rollout and the pod deletion"))
