@@ -20,16 +20,7 @@ TOP="$CACHE/k8s-$KUBERNETES_VERSION"
 STAMPS="$TOP/stamps"
 ALL_COMPONENTS=(kubernetes etcd cni coredns metrics-server)
 
-find_go
-
-export GOMODCACHE="$CACHE/go/mod"
-export GOCACHE="$CACHE/go/build"
-export GOTOOLCHAIN=local          # never download another toolchain
-export GOFLAGS="-modcacherw -buildvcs=false"
-export CGO_ENABLED=0
-export GOOS=linux
-GOARCH="$("$GO" env GOARCH)"; export GOARCH
-GO_VERSION="$("$GO" env GOVERSION)" || die "$GO does not run"
+go_env
 mkdir -p "$GOMODCACHE" "$GOCACHE" "$BIN" "$STAMPS"
 
 # What a component is built from: if this changes, the component is rebuilt.

@@ -18,8 +18,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=cluster/lib/common.sh
 source "$HERE/lib/common.sh"
-# shellcheck source=cluster/lib/containerd-import.sh
-source "$HERE/lib/containerd-import.sh"
+# shellcheck source=cluster/lib/oci-images.sh
+source "$HERE/lib/oci-images.sh"
 
 IMAGES="$CACHE/images"
 ROOTFS_TAR="$CACHE/rootfs-$DEBIAN_SUITE-minbase.tar"
@@ -28,24 +28,20 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 MODE="${1:-all}"
 case "$MODE" in build|import|all|rootfs) ;; *) die "usage: $0 [build|import|all|rootfs]" ;; esac
 
-find_go
+go_env
 mkdir -p "$IMAGES"
-
-hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 # ---- the small Go tools of the images (pause, testbox) --------------------------------------
 build_tools() {
   local key dir
-  key="$( { "$GO" env GOVERSION; cd "$HERE/images" && find . -type f \( -name '*.go' -o -name go.mod \) | sort | xargs cat; } | sha256sum | cut -c1-12)"
+  key="$( { echo "$GO_VERSION"; cd "$HERE/images" && find . -type f \( -name '*.go' -o -name go.mod \) | sort | xargs cat; } | sha256sum | cut -c1-12)"
   dir="$CACHE/cluster-images-$key"
   if [[ -f "$dir/.complete" ]]; then
     TOOLS="$dir"; return
   fi
   log "images: building pause and testbox ($key)"
   rm -rf "$dir"; mkdir -p "$dir"
-  (cd "$HERE/images" \
-    && GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local GOFLAGS="-buildvcs=false" CGO_ENABLED=0 \
-       "$GO" build -trimpath -ldflags "-s -w" -o "$dir/" ./cmd/pause ./cmd/testbox)
+  (cd "$HERE/images" && "$GO" build -trimpath -ldflags "-s -w" -o "$dir/" ./cmd/pause ./cmd/testbox)
   touch "$dir/.complete"
   TOOLS="$dir"
 }
@@ -78,19 +74,8 @@ build_rootfs() {
 PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
 GROUP=$'root:x:0:\nnonroot:x:65532:\nnobody:x:65534:\n'
 
-# image_tar NAME REF KEY ociimage-args...: writes $IMAGES/NAME-KEY.tar (+ .digest) unless present.
-image_tar() {
-  local name="$1" ref="$2" key="$3"; shift 3
-  local tar="$IMAGES/$name-$key.tar"
-  if [[ ! -f "$tar" || ! -f "$tar.digest" ]]; then
-    log "images: writing $ref ($tar)"
-    python3 "$HERE/lib/ociimage.py" --name "$ref" --out "$tar" "$@" > "$tar.digest.tmp"
-    mv -f "$tar.digest.tmp" "$tar.digest"
-    # drop older tarballs of this image
-    find "$IMAGES" -maxdepth 1 -name "$name-*.tar*" ! -name "$name-$key.tar*" -delete
-  fi
-  printf '%s %s %s\n' "$ref" "$tar" "$(cat "$tar.digest")" >> "$WORK/list"
-}
+# image_tar NAME REF KEY ociimage-args...: $IMAGES/NAME/KEY.tar, listed for the import.
+image_tar() { oci_image "$WORK/list" "$IMAGES" "$@"; }
 
 ca_args() {
   local ca=/etc/ssl/certs/ca-certificates.crt

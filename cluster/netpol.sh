@@ -36,8 +36,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=cluster/lib/common.sh
 source "$HERE/lib/common.sh"
-# shellcheck source=cluster/lib/containerd-import.sh
-source "$HERE/lib/containerd-import.sh"
+# shellcheck source=cluster/lib/oci-images.sh
+source "$HERE/lib/oci-images.sh"
 
 MODE="${1:-all}"
 case "$MODE" in build|image|import|apply|wait|clean|all) ;;
@@ -53,6 +53,9 @@ NP_BIN="$NP_TOP/bin/kube-network-policies"
 IMAGES="$CACHE/images"
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-$CONTAINERD_SOCK}"
 export PATH="$PATH:/usr/sbin:/sbin"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-netpol.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+LIST="$WORK/images"               # what build_image writes, for containerd_import
 
 # The queue number the manifest gives the daemon (one place to change it: the manifest).
 queue_id() {
@@ -63,18 +66,6 @@ queue_id() {
 }
 
 # ---- build ------------------------------------------------------------------------------------
-go_env() {
-  find_go
-  export GOMODCACHE="$CACHE/go/mod"
-  export GOCACHE="$CACHE/go/build"
-  export GOTOOLCHAIN=local          # never download another toolchain
-  export GOFLAGS="-modcacherw -buildvcs=false"
-  export CGO_ENABLED=0              # pure Go: netlink, nftables and nfqueue need no C library
-  export GOOS=linux
-  GOARCH="$("$GO" env GOARCH)"; export GOARCH
-  GO_VERSION="$("$GO" env GOVERSION)" || die "$GO does not run"
-}
-
 build_key() { echo "kube-network-policies=$VERSION image=$IMAGE $GO_VERSION $GOARCH build=1"; }
 
 # patch_source DIR: the two changes described at the top of this file; each is checked, so a
@@ -138,11 +129,8 @@ build_binary() {
     log "kube-network-policies: up to date ($(build_key))"
     return 0
   fi
-  local work start=$SECONDS dir
-  work="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-netpol.XXXXXX")"
-  # shellcheck disable=SC2064  # expand now: $work is local
-  trap "rm -rf '$work'" EXIT
-  mkdir -p "$GOMODCACHE" "$GOCACHE" "$NP_TOP/bin"
+  local work="$WORK/build" start=$SECONDS dir
+  mkdir -p "$work" "$GOMODCACHE" "$GOCACHE" "$NP_TOP/bin"
   log "kube-network-policies: building ($(build_key))"
   dir="$(cd "$work" && "$GO" mod download -json "$MODULE@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')" \
     || die "go mod download $MODULE@$VERSION failed (is it served by the module proxy?)"
@@ -164,35 +152,20 @@ build_binary() {
 PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
 GROUP=$'root:x:0:\nnobody:x:65534:\n'
 
-# Sets TAR and DIGEST; writes $IMAGES/kube-network-policies-KEY.tar (+ .digest) unless present.
+# build_image LIST: the image tarball in $IMAGES/kube-network-policies/, listed in LIST for the import.
 build_image() {
   build_binary
-  mkdir -p "$IMAGES"
-  local key
-  key="$(cat "$NP_BIN" <(echo "$IMAGE"; printf %s "$PASSWD$GROUP") | sha256sum | cut -c1-16)"
-  TAR="$IMAGES/kube-network-policies-$key.tar"
-  if [[ ! -f "$TAR" || ! -f "$TAR.digest" ]]; then
-    log "images: writing $IMAGE ($TAR)"
-    python3 "$HERE/lib/ociimage.py" --name "$IMAGE" --out "$TAR" \
-      --file "$NP_BIN:/kube-network-policies:0755" \
-      --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
-      --entrypoint '["/kube-network-policies"]' --user 0:0 > "$TAR.digest.tmp"
-    mv -f "$TAR.digest.tmp" "$TAR.digest"
-    find "$IMAGES" -maxdepth 1 -name 'kube-network-policies-*.tar*' ! -name "kube-network-policies-$key.tar*" -delete
-  fi
-  DIGEST="$(cat "$TAR.digest")"
-  log "images: $IMAGE is $TAR ($DIGEST)"
+  oci_image "$1" "$IMAGES" kube-network-policies "$IMAGE" "$(hash_of "$NP_BIN" <(echo "$IMAGE"; printf %s "$PASSWD$GROUP"))" \
+    --file "$NP_BIN:/kube-network-policies:0755" \
+    --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
+    --entrypoint '["/kube-network-policies"]' --user 0:0
 }
 
-# ---- import (lib/containerd-import.sh, as cluster/images.sh does) -----------------------------
+# ---- import (lib/oci-images.sh, as cluster/images.sh does) -----------------------------------
 import_image() {
-  build_image
+  build_image "$LIST"
   [[ -S "$CONTAINERD_ADDRESS" ]] || die "containerd is not running ($CONTAINERD_ADDRESS): run cluster/up.sh"
-  local list
-  list="$(mktemp "${TMPDIR:-/tmp}/laravel-ops-netpol-list.XXXXXX")"
-  printf '%s %s %s\n' "$IMAGE" "$TAR" "$DIGEST" > "$list"
-  containerd_import "$list"
-  rm -f "$list"
+  containerd_import "$LIST"
 }
 
 # ---- apply and wait ---------------------------------------------------------------------------
@@ -255,7 +228,7 @@ clean_table() {
 
 case "$MODE" in
   build) build_binary; echo "$NP_BIN" ;;
-  image) build_image; echo "$TAR" ;;
+  image) build_image "$LIST"; cut -d' ' -f2 "$LIST" ;;
   import) require_root; import_image ;;
   apply) require_root; apply_manifest ;;
   wait) require_root; wait_netpol ;;

@@ -44,8 +44,8 @@ FIXTURE="$HERE/tests/fixtures/prometheus-operator"
 
 log() { printf '[operator-chart] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-# shellcheck source=cluster/lib/containerd-import.sh
-source "$HERE/cluster/lib/containerd-import.sh"
+# shellcheck source=cluster/lib/oci-images.sh
+source "$HERE/cluster/lib/oci-images.sh"
 
 # v0.93.1: the newest release whose three modules (the root and the nested pkg/apis/monitoring
 # and pkg/client, all needed to build) the Go module proxy serves here. v0.94.x lacks
@@ -105,7 +105,6 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
 started=$SECONDS
 
-hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 # ---- build -------------------------------------------------------------------------------------
 SRC=""
@@ -180,26 +179,16 @@ build_prometheus() {
 PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
 GROUP=$'root:x:0:\nnobody:x:65534:\n'
 
-# image NAME REF BINARY [ociimage args]: writes $OUT/images/NAME/KEY.tar (+ .digest) unless present.
+# image NAME REF BINARY [ociimage args]: $OUT/images/NAME/KEY.tar, listed for the import.
 image() {
-  local name="$1" ref="$2" binary="$3" key tar; shift 3
-  key="$(hash_of "$binary" "$HERE/cluster/lib/ociimage.py" <(printf '%s\n%s%s%s' "$ref" "$PASSWD" "$GROUP" "$*"))"
-  tar="$OUT/images/$name/$key.tar"
-  mkdir -p "$OUT/images/$name"
-  if [[ -f "$tar" && -f "$tar.digest" ]]; then
-    log "image: $ref is built ($(cat "$tar.digest"))"
-  else
-    log "image: writing $ref"
-    python3 "$HERE/cluster/lib/ociimage.py" --name "$ref" --out "$tar" \
-      --file "$binary:/bin/$name:0755" \
-      --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
-      --entrypoint "[\"/bin/$name\"]" --user 65534:65534 \
-      --label "org.opencontainers.image.version=$OPERATOR_VERSION" \
-      --label "org.opencontainers.image.source=https://$MODULE" "$@" >"$tar.digest.tmp"
-    mv -f "$tar.digest.tmp" "$tar.digest"
-    find "$OUT/images/$name" -maxdepth 1 -name "*.tar*" ! -name "$key.tar*" -delete
-  fi
-  printf '%s %s %s\n' "$ref" "$tar" "$(cat "$tar.digest")" >>"$WORK/images"
+  local name="$1" ref="$2" binary="$3" key; shift 3
+  key="$(hash_of "$binary" "$OCIIMAGE_PY" <(printf '%s\n%s%s%s' "$ref" "$PASSWD" "$GROUP" "$*"))"
+  oci_image "$WORK/images" "$OUT/images" "$name" "$ref" "$key" \
+    --file "$binary:/bin/$name:0755" \
+    --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
+    --entrypoint "[\"/bin/$name\"]" --user 65534:65534 \
+    --label "org.opencontainers.image.version=$OPERATOR_VERSION" \
+    --label "org.opencontainers.image.source=https://$MODULE" "$@"
 }
 
 images() {

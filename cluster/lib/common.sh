@@ -27,6 +27,21 @@ find_go() {
   fi
 }
 
+# go_env: find_go, then the environment every Go build of the cluster runs in: module and build
+# caches in $CACHE keyed by nothing but content, the local toolchain only, static linux binaries.
+# Sets GO_VERSION and GOARCH too.
+go_env() {
+  find_go
+  export GOMODCACHE="$CACHE/go/mod"
+  export GOCACHE="$CACHE/go/build"
+  export GOTOOLCHAIN=local          # never download another toolchain
+  export GOFLAGS="-modcacherw -buildvcs=false"
+  export CGO_ENABLED=0
+  export GOOS=linux
+  GOARCH="$("$GO" env GOARCH)"; export GOARCH
+  GO_VERSION="$("$GO" env GOVERSION)" || die "$GO does not run"
+}
+
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 BIN="$CACHE/k8s-$KUBERNETES_VERSION/bin"
 STATE="${LARAVEL_OPS_CLUSTER_DIR:-/var/lib/laravel-ops-cluster}"

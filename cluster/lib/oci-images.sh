@@ -1,4 +1,32 @@
 # shellcheck shell=bash
+# OCI image tarballs written without an engine or a registry (lib/ociimage.py), and their import
+# into the cluster's containerd; shared by cluster/images.sh, cluster/netpol.sh and
+# scripts/operator-chart.sh. Sourced; logs with the caller's log/die.
+
+OCIIMAGE_PY="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/ociimage.py"
+
+# hash_of FILE...: a short hash of the files' content, the cache key of what is built from them.
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# oci_image LIST DIR NAME REF KEY [ociimage.py args...]: writes image REF as DIR/NAME/KEY.tar
+# (+ .digest) unless it is there, drops NAME's tarballs of other keys, and appends
+# "REF TAR DIGEST" to LIST, the list containerd_import reads.
+oci_image() {
+  local list="$1" dir="$2/$3" ref="$4" key="$5"
+  shift 5
+  local tar="$dir/$key.tar"
+  mkdir -p "$dir"
+  if [[ -f "$tar" && -f "$tar.digest" ]]; then
+    log "image: $ref is built ($(cat "$tar.digest"))"
+  else
+    log "image: writing $ref ($tar)"
+    python3 "$OCIIMAGE_PY" --name "$ref" --out "$tar" "$@" >"$tar.digest.tmp"
+    mv -f "$tar.digest.tmp" "$tar.digest"
+    find "$dir" -maxdepth 1 -name '*.tar*' ! -name "$key.tar*" -delete
+  fi
+  printf '%s %s %s\n' "$ref" "$tar" "$(cat "$tar.digest")" >>"$list"
+}
+
 # containerd_import LIST: imports the OCI image tarballs listed in LIST (lines "REF TAR DIGEST")
 # into containerd's k8s.io namespace at $CONTAINERD_ADDRESS, skipping each REF that is already
 # there at DIGEST, and checks that each import unpacked. Sourced; logs with the caller's log/die.
