@@ -83,3 +83,27 @@ def test_plain_job_check_holds_with_show_only():
     error = render_error({"terminationGracePeriodSeconds": 10}, ["migrations.hook=false", "migrations.nameSuffix=3"],
                          show_only="templates/migrations-job.yaml")
     assert "terminationGracePeriodSeconds (10)" in error
+
+
+def test_template_checks_report_every_problem_at_once():
+    """Three broken invariants fail one render that names all three, not just the first."""
+    values = {
+        "secrets": {"existingSecret": "vault-backend", "appKey": "base64:x"},
+        "autoscaling": {"minReplicas": 5, "maxReplicas": 3},
+        "terminationGracePeriodSeconds": 10,
+    }
+    error = render_error(values, base=False)
+    assert error.count("charts/backend: 3 problems in the values:") == 1, error
+    expected = [
+        'secrets.existingSecret ("vault-backend") and secrets.appKey/secrets.dbPassword are mutually exclusive',
+        "autoscaling.minReplicas (5) must be <= autoscaling.maxReplicas (3)",
+        "terminationGracePeriodSeconds (10) must be greater than lifecycle.preStopSleepSeconds (5)",
+    ]
+    for fragment in expected:
+        assert error.count(fragment) == 1, f"{fragment!r} not exactly once in:\n{error}"
+    # One message a line, right under the header.
+    lines = error.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.endswith("3 problems in the values:"))
+    listed = lines[header + 1:header + 4]
+    assert all(line.startswith("- ") for line in listed), error
+    assert [any(fragment in line for line in listed) for fragment in expected] == [True] * 3, error

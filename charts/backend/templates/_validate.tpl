@@ -1,27 +1,30 @@
 {{/*
 Template-time invariants the JSON schema cannot express. Each message names the values
-involved, their current values and what is allowed. Included by the Deployment and the
-migration Job, so they also hold for `helm template --show-only templates/migrations-job.yaml`.
+involved, their current values and what is allowed. Every broken invariant is collected first
+and reported in one failure, so a values file is fixed in one round instead of one per problem.
+Included by the Deployment and the migration Job, so they also hold for
+`helm template --show-only templates/migrations-job.yaml`.
 */}}
 {{- define "backend.validateValues" -}}
 {{- $v := .Values -}}
+{{- $errors := list -}}
 
 {{- /* Secrets: exactly one of existingSecret or appKey(/dbPassword). */ -}}
 {{- if $v.secrets.existingSecret -}}
 {{- if or $v.secrets.appKey $v.secrets.dbPassword -}}
-{{- fail (printf "secrets.existingSecret (%q) and secrets.appKey/secrets.dbPassword are mutually exclusive: with an existing Secret the chart renders none, so the inline secrets would be ignored. Set only one form." $v.secrets.existingSecret) -}}
+{{- $errors = append $errors (printf "secrets.existingSecret (%q) and secrets.appKey/secrets.dbPassword are mutually exclusive: with an existing Secret the chart renders none, so the inline secrets would be ignored. Set only one form." $v.secrets.existingSecret) -}}
 {{- end -}}
 {{- else if not $v.secrets.appKey -}}
-{{- fail "secrets.appKey is required (the Laravel APP_KEY, e.g. base64:...), or set secrets.existingSecret to the name of a Secret holding APP_KEY and DB_PASSWORD" -}}
+{{- $errors = append $errors "secrets.appKey is required (the Laravel APP_KEY, e.g. base64:...), or set secrets.existingSecret to the name of a Secret holding APP_KEY and DB_PASSWORD" -}}
 {{- end -}}
 
 {{- /* Autoscaling bounds. */ -}}
 {{- if $v.autoscaling.enabled -}}
 {{- if gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas) -}}
-{{- fail (printf "autoscaling.minReplicas (%d) must be <= autoscaling.maxReplicas (%d)" (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) -}}
+{{- $errors = append $errors (printf "autoscaling.minReplicas (%d) must be <= autoscaling.maxReplicas (%d)" (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) -}}
 {{- end -}}
 {{- if and (kindIs "invalid" $v.autoscaling.targetCPUUtilizationPercentage) (kindIs "invalid" $v.autoscaling.targetMemoryUtilizationPercentage) -}}
-{{- fail "autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both null: the HPA needs at least one metric (or set autoscaling.enabled=false)" -}}
+{{- $errors = append $errors "autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both null: the HPA needs at least one metric (or set autoscaling.enabled=false)" -}}
 {{- end -}}
 {{- end -}}
 
@@ -31,37 +34,41 @@ migration Job, so they also hold for `helm template --show-only templates/migrat
 {{- $pct := int $v.php.fpm.processControlTimeout -}}
 {{- $rtt := int $v.php.fpm.requestTerminateTimeout -}}
 {{- if le $grace (add $sleep $pct) -}}
-{{- fail (printf "terminationGracePeriodSeconds (%d) must be greater than lifecycle.preStopSleepSeconds (%d) + php.fpm.processControlTimeout (%d) = %d, or php-fpm is SIGKILLed before its graceful stop ends" $grace $sleep $pct (add $sleep $pct)) -}}
+{{- $errors = append $errors (printf "terminationGracePeriodSeconds (%d) must be greater than lifecycle.preStopSleepSeconds (%d) + php.fpm.processControlTimeout (%d) = %d, or php-fpm is SIGKILLed before its graceful stop ends" $grace $sleep $pct (add $sleep $pct)) -}}
 {{- end -}}
 {{- if lt $pct $rtt -}}
-{{- fail (printf "php.fpm.processControlTimeout (%d) must be >= php.fpm.requestTerminateTimeout (%d), or a graceful stop cuts requests php-fpm would still let run" $pct $rtt) -}}
+{{- $errors = append $errors (printf "php.fpm.processControlTimeout (%d) must be >= php.fpm.requestTerminateTimeout (%d), or a graceful stop cuts requests php-fpm would still let run" $pct $rtt) -}}
 {{- end -}}
 
 {{- /* app.extraEnv may not shadow the chart's variables (nor carry secrets into the ConfigMap). */ -}}
 {{- $reserved := splitList " " (include "backend.reservedEnv" .) -}}
 {{- range $name, $_ := $v.app.extraEnv -}}
 {{- if has $name $reserved -}}
-{{- fail (printf "app.extraEnv.%s: %s is set by the chart (from app.*, database.*, secrets.* or php.fpm.*); set it there instead" $name $name) -}}
+{{- $errors = append $errors (printf "app.extraEnv.%s: %s is set by the chart (from app.*, database.*, secrets.* or php.fpm.*); set it there instead" $name $name) -}}
 {{- end -}}
 {{- end -}}
 
 {{- /* Ingress. */ -}}
 {{- if $v.ingress.enabled -}}
 {{- if not $v.ingress.host -}}
-{{- fail "ingress.host is required when ingress.enabled=true" -}}
+{{- $errors = append $errors "ingress.host is required when ingress.enabled=true" -}}
 {{- end -}}
 {{- if and $v.ingress.tls.enabled (not $v.ingress.tls.secretName) -}}
-{{- fail "ingress.tls.secretName is required when ingress.tls.enabled=true" -}}
+{{- $errors = append $errors "ingress.tls.secretName is required when ingress.tls.enabled=true" -}}
 {{- end -}}
 {{- end -}}
 
 {{- /* PgBouncer checks PostgreSQL's certificate only against a CA file the chart does not mount. */ -}}
 {{- if and $v.pgbouncer.enabled (has $v.database.sslmode (list "verify-ca" "verify-full")) -}}
-{{- fail (printf "database.sslmode=%s needs a CA file, which the chart does not give PgBouncer (pgbouncer.enabled=true): use require (encrypted, unverified) or turn PgBouncer off" $v.database.sslmode) -}}
+{{- $errors = append $errors (printf "database.sslmode=%s needs a CA file, which the chart does not give PgBouncer (pgbouncer.enabled=true): use require (encrypted, unverified) or turn PgBouncer off" $v.database.sslmode) -}}
 {{- end -}}
 
 {{- /* A plain migration Job needs a unique name per run: a Job's pod template is immutable. */ -}}
 {{- if and $v.migrations.enabled (not $v.migrations.hook) (eq (toString $v.migrations.nameSuffix) "") -}}
-{{- fail "migrations.nameSuffix is required when migrations.hook=false (e.g. the release revision): a plain Job cannot be changed once created, so each run needs a new name" -}}
+{{- $errors = append $errors "migrations.nameSuffix is required when migrations.hook=false (e.g. the release revision): a plain Job cannot be changed once created, so each run needs a new name" -}}
+{{- end -}}
+
+{{- with $errors -}}
+{{- fail (printf "charts/backend: %d %s in the values:\n- %s" (len .) (ternary "problem" "problems" (eq (len .) 1)) (join "\n- " .)) -}}
 {{- end -}}
 {{- end -}}

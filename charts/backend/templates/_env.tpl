@@ -1,0 +1,85 @@
+{{/*
+Environment of the php containers. The web pods and hook Jobs read it from the ConfigMap; a
+plain (non-hook) migration Job gets it inline, since it is applied before the release upgrades
+the ConfigMap.
+*/}}
+
+{{/* APP_URL: app.url, else derived from the Ingress host. */}}
+{{- define "backend.appUrl" -}}
+{{- if .Values.app.url -}}
+{{- .Values.app.url -}}
+{{- else if and .Values.ingress.enabled .Values.ingress.host -}}
+{{- printf "%s://%s" (ternary "https" "http" .Values.ingress.tls.enabled) .Values.ingress.host -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The non-secret environment, as a YAML map of strings: the ConfigMap's data. */}}
+{{- define "backend.env" -}}
+APP_ENV: {{ .Values.app.env | toString | quote }}
+APP_DEBUG: {{ ternary "true" "false" .Values.app.debug | quote }}
+APP_URL: {{ include "backend.appUrl" . | quote }}
+LOG_CHANNEL: "stderr"
+LOG_STDERR_FORMATTER: "Monolog\\Formatter\\JsonFormatter"
+LOG_LEVEL: {{ .Values.app.logLevel | quote }}
+DB_CONNECTION: "pgsql"
+{{- if .Values.pgbouncer.enabled }}
+DB_HOST: {{ include "backend.pgbouncer.fullname" . | quote }}
+DB_PORT: {{ include "backend.pgbouncer.port" . | quote }}
+{{- else }}
+DB_HOST: {{ .Values.database.host | toString | quote }}
+DB_PORT: {{ .Values.database.port | toString | quote }}
+{{- end }}
+DB_DATABASE: {{ .Values.database.name | toString | quote }}
+DB_USERNAME: {{ .Values.database.username | toString | quote }}
+{{- /* With PgBouncer, database.sslmode applies to its hop to PostgreSQL; it serves no TLS itself. */}}
+DB_SSLMODE: {{ ternary "disable" .Values.database.sslmode .Values.pgbouncer.enabled | quote }}
+{{- range $name, $value := .Values.app.extraEnv }}
+{{ $name }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Variable names the chart sets itself; app.extraEnv may not redefine them. */}}
+{{- define "backend.reservedEnv" -}}
+APP_ENV APP_DEBUG APP_URL LOG_CHANNEL LOG_STDERR_FORMATTER LOG_LEVEL DB_CONNECTION DB_HOST DB_PORT DB_DATABASE DB_USERNAME DB_SSLMODE APP_KEY DB_PASSWORD PHP_FPM_REQUEST_TERMINATE_TIMEOUT PHP_FPM_PROCESS_CONTROL_TIMEOUT
+{{- end -}}
+
+{{/*
+envFrom of a php container: the ConfigMap (unless inline) and the Secret.
+Usage: include "backend.php.envFrom" (dict "context" $ "inline" false)
+*/}}
+{{- define "backend.php.envFrom" -}}
+envFrom:
+  {{- if not .inline }}
+  - configMapRef:
+      name: {{ include "backend.configMapName" .context }}
+  {{- end }}
+  - secretRef:
+      name: {{ include "backend.secretName" .context }}
+{{- end -}}
+
+{{/* The ConfigMap's variables as `env` list items, for a plain Job. */}}
+{{- define "backend.php.inlineEnv" -}}
+{{- $env := include "backend.env" . | fromYaml -}}
+{{- if .Values.pgbouncer.enabled -}}
+{{- /* the Job sets them itself: see backend.job.directDatabaseEnv */ -}}
+{{- $env = omit $env "DB_HOST" "DB_PORT" "DB_SSLMODE" -}}
+{{- end -}}
+{{- range $name, $value := $env }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+DB_HOST/DB_PORT/DB_SSLMODE of the migration and seed Jobs when PgBouncer is on: PostgreSQL
+itself, since a migration may hold long DDL transactions and a plain Job runs before the release
+(and so PgBouncer) is installed or upgraded.
+*/}}
+{{- define "backend.job.directDatabaseEnv" -}}
+- name: DB_HOST
+  value: {{ .Values.database.host | toString | quote }}
+- name: DB_PORT
+  value: {{ .Values.database.port | toString | quote }}
+- name: DB_SSLMODE
+  value: {{ .Values.database.sslmode | quote }}
+{{- end -}}

@@ -1,0 +1,107 @@
+{{/* One Job template for the migrations and the seeds, so that the two cannot drift apart. */}}
+
+{{/*
+Job name: <fullname>-<kind>[-<suffix>], at most 63 characters (the Job controller puts the name
+in a pod label), with the suffix always kept.
+Usage: include "backend.jobName" (dict "context" $ "kind" "migrate")
+*/}}
+{{- define "backend.jobName" -}}
+{{- $suffix := .context.Values.migrations.nameSuffix | toString -}}
+{{- $base := printf "%s-%s" (include "backend.fullname" .context) .kind -}}
+{{- if $suffix -}}
+{{- printf "%s-%s" ($base | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix -}}
+{{- else -}}
+{{- $base | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A migration/seed Job.
+Usage: include "backend.job" (dict "context" $ "kind" "migrate" "command" $cmd "weight" "0")
+hook=true: a post-install/post-upgrade hook reading the release's ConfigMap and Secret.
+hook=false: a plain Job, applied by the prod flow before the release is upgraded: the
+non-secret environment is inline (the ConfigMap may not exist yet or still hold the previous
+revision's values), the Secret must already exist (secrets.existingSecret, or the release's
+from an earlier install) and the pod uses the namespace's `default` ServiceAccount unless an
+existing one is named (serviceAccount.create=false).
+*/}}
+{{- define "backend.job" -}}
+{{- $ := .context -}}
+{{- $m := $.Values.migrations -}}
+{{- $hook := $m.hook -}}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "backend.jobName" (dict "context" $ "kind" .kind) }}
+  namespace: {{ $.Release.Namespace | quote }}
+  labels:
+    {{- include "backend.migrations.labels" $ | nindent 4 }}
+  {{- $hookAnnotations := dict }}
+  {{- if $hook }}
+  {{- $hookAnnotations = dict "helm.sh/hook" "post-install,post-upgrade" "helm.sh/hook-weight" (toString .weight) "helm.sh/hook-delete-policy" "before-hook-creation" }}
+  {{- end }}
+  {{- with include "backend.annotations" (dict "context" $ "extra" $hookAnnotations) }}
+  {{- . | nindent 2 }}
+  {{- end }}
+spec:
+  backoffLimit: {{ $m.backoffLimit }}
+  activeDeadlineSeconds: {{ $m.activeDeadlineSeconds }}
+  ttlSecondsAfterFinished: {{ $m.ttlSecondsAfterFinished }}
+  template:
+    metadata:
+      labels:
+        {{- include "backend.migrations.labels" $ | nindent 8 }}
+      {{- with $.Values.commonAnnotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    spec:
+      restartPolicy: Never
+      {{- if $hook }}
+      serviceAccountName: {{ include "backend.serviceAccountName" $ }}
+      {{- else }}
+      serviceAccountName: {{ ternary "default" (include "backend.serviceAccountName" $) $.Values.serviceAccount.create }}
+      {{- end }}
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      {{- with include "backend.imagePullSecrets" $ }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      securityContext:
+        {{- toYaml $.Values.podSecurityContext | nindent 8 }}
+      {{- with $.Values.priorityClassName }}
+      priorityClassName: {{ . | quote }}
+      {{- end }}
+      {{- with $.Values.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $.Values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ .kind }}
+          image: {{ include "backend.image" (dict "image" $.Values.php.image "context" $) | quote }}
+          imagePullPolicy: {{ $.Values.php.image.pullPolicy }}
+          command:
+            {{- toYaml .command | nindent 12 }}
+          {{- include "backend.php.envFrom" (dict "context" $ "inline" (not $hook)) | nindent 10 }}
+          {{- if or (not $hook) $.Values.pgbouncer.enabled }}
+          env:
+            {{- if not $hook }}
+            {{- include "backend.php.inlineEnv" $ | trim | nindent 12 }}
+            {{- end }}
+            {{- if $.Values.pgbouncer.enabled }}
+            {{- include "backend.job.directDatabaseEnv" $ | nindent 12 }}
+            {{- end }}
+          {{- end }}
+          resources:
+            {{- toYaml $m.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $.Values.php.containerSecurityContext | nindent 12 }}
+          volumeMounts:
+            {{- include "backend.php.volumeMounts" $ | nindent 12 }}
+      volumes:
+        {{- include "backend.php.volumes" $ | nindent 8 }}
+{{- end -}}
