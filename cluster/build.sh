@@ -64,7 +64,7 @@ gorun() {
 }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-build.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+trap 'status_end $?; rm -rf "$WORK"' EXIT
 
 # Moves the freshly built binaries of $1 from $2 into $BIN, then writes the stamp.
 install_bins() {

@@ -116,7 +116,7 @@ import_images() {
 }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-images.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+trap 'status_end $?; rm -rf "$WORK"' EXIT
 : > "$WORK/list"
 start=$SECONDS
 if [[ "$MODE" == rootfs ]]; then build_rootfs; exit 0; fi

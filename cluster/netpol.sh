@@ -54,7 +54,7 @@ IMAGES="$CACHE/images"
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-$CONTAINERD_SOCK}"
 export PATH="$PATH:/usr/sbin:/sbin"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-netpol.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+trap 'status_end $?; rm -rf "$WORK"' EXIT
 LIST="$WORK/images"               # what build_image writes, for containerd_import
 
 # The queue number the manifest gives the daemon (one place to change it: the manifest).
@@ -171,7 +171,7 @@ import_image() {
 # ---- apply and wait ---------------------------------------------------------------------------
 need_nft() {
   command -v nft >/dev/null 2>&1 && return 0
-  log "installing nftables (the nft command, to check the daemon's table)"
+  changed "installing nftables (the nft command, to check the daemon's table)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables >/dev/null 2>&1 \
     || die "apt-get install nftables failed (run apt-get update first?)"
 }

@@ -52,7 +52,7 @@ wait_pod_done() {
   done
   echo "${phase:-Unknown}"
 }
-trap cleanup EXIT
+trap 'status_end $?; cleanup' EXIT
 
 SECURE='
       securityContext:

@@ -33,7 +33,7 @@ ensure_packages() {
       || missing+=("${want[$cmd]}")
   done
   ((${#missing[@]} == 0)) && return 0
-  log "installing Debian packages: ${missing[*]}"
+  changed "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
     apt-get update >/dev/null

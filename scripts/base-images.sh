@@ -38,6 +38,8 @@ APT_OPTS=(-o Acquire::Check-Valid-Until=false -o Acquire::Retries=3)
 
 log() { printf '[base-images] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib/status.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/status.sh"
 
 case "$MODE" in all|rootfs|import) ;; *) die "usage: $0 [all|rootfs|import]" ;; esac
 started=$SECONDS
@@ -82,13 +84,13 @@ build_rootfs() {
   fi
   [[ $EUID -eq 0 ]] || die "debootstrap needs root"
   if ! command -v debootstrap >/dev/null 2>&1; then
-    log "installing debootstrap"
+    changed "installing debootstrap"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
   fi
   local t=$SECONDS
   ROOTFS="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-base.XXXXXX")"
   # shellcheck disable=SC2064  # expand now: ROOTFS is fixed from here on
-  trap "rm -rf '$ROOTFS'" EXIT
+  trap "status_end \$?; rm -rf '$ROOTFS'" EXIT
   : >"$DIR/debootstrap-$BASE_VERSION.log"
   if ! bootstrap "$SUITE"; then
     log "debootstrap of $SUITE failed ($(tail -n 1 "$DIR/debootstrap-$BASE_VERSION.log")); bootstrapping $FALLBACK_SUITE and upgrading it to $SUITE"
@@ -127,8 +129,8 @@ build_rootfs() {
   mv "$TAR.tmp" "$TAR"
   sha256sum "$TAR" | cut -d' ' -f1 >"$TAR.sha256"
   touch "$TAR.complete"
-  rm -rf "$ROOTFS"; trap - EXIT
-  log "rootfs tarball $TAR ($(du -h "$TAR" | cut -f1)) in $((SECONDS - t))s"
+  rm -rf "$ROOTFS"; trap status_end EXIT
+  changed "rootfs tarball $TAR ($(du -h "$TAR" | cut -f1)) in $((SECONDS - t))s"
 }
 
 import_image() {
@@ -149,7 +151,7 @@ import_image() {
     --change 'CMD ["bash"]' \
     --message "debootstrap --variant=minbase $SUITE ($BASE_VERSION)" \
     "$TAR" "$IMAGE" >/dev/null
-  log "imported $IMAGE ($(docker image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec)) in $((SECONDS - t))s"
+  changed "imported $IMAGE ($(docker image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec)) in $((SECONDS - t))s"
 }
 
 if [[ "$MODE" == all || "$MODE" == rootfs ]]; then build_rootfs; fi

@@ -42,6 +42,8 @@ PLUGIN_DIR=/usr/libexec/docker/cli-plugins
 
 log() { printf '[docker-engine] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib/status.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/status.sh"
 elapsed() { printf '%ss' $((SECONDS - $1)); }
 
 [[ $EUID -eq 0 ]] || die "run as root (installs docker.io, starts containerd and dockerd)"
@@ -55,7 +57,7 @@ install_packages() {
      && command -v runc >/dev/null 2>&1; then
     return
   fi
-  log "installing Debian's docker.io (engine, containerd, runc, iptables)"
+  changed "installing Debian's docker.io (engine, containerd, runc, iptables)"
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       docker.io iptables >"$LOGS/apt.log" 2>&1; then
     apt-get update -qq >>"$LOGS/apt.log" 2>&1
@@ -127,7 +129,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = ""
 EOF
   rm -f "$CONTAINERD_SOCK"
-  log "starting containerd for dockerd (log: $LOGS/containerd.log)"
+  changed "starting containerd for dockerd (log: $LOGS/containerd.log)"
   setsid nohup containerd --config "$STATE/containerd.toml" --log-level warn \
     >>"$LOGS/containerd.log" 2>&1 </dev/null &
   echo $! >"$CONTAINERD_PID"
@@ -148,7 +150,7 @@ start_dockerd() {
     log "enabling net.ipv4.ip_forward (so dockerd keeps the FORWARD policy)"
     echo 1 >/proc/sys/net/ipv4/ip_forward
   fi
-  log "starting dockerd (log: $LOGS/dockerd.log)"
+  changed "starting dockerd (log: $LOGS/dockerd.log)"
   setsid nohup dockerd --containerd="$CONTAINERD_SOCK" --pidfile="$DOCKERD_PID" \
     >>"$LOGS/dockerd.log" 2>&1 </dev/null &
 }
@@ -180,7 +182,7 @@ install_buildx() {
     mv "$dir/bin/buildx" "$dir/docker-buildx"
     rmdir "$dir/bin"
     touch "$dir/.complete"
-    log "buildx $BUILDX_VERSION built in $(elapsed "$t")"
+    changed "buildx $BUILDX_VERSION built in $(elapsed "$t")"
   fi
   mkdir -p "$PLUGIN_DIR"
   if [[ "$(readlink "$PLUGIN_DIR/docker-buildx" 2>/dev/null)" != "$dir/docker-buildx" ]]; then
@@ -195,7 +197,7 @@ install_packages
 if [[ "$(configure_daemon)" == changed ]]; then
   log "/etc/docker/daemon.json: insecure-registries includes $INSECURE_REGISTRY"
   if pid_alive "$DOCKERD_PID"; then
-    log "reloading dockerd's configuration (SIGHUP)"
+    changed "reloading dockerd's configuration (SIGHUP)"
     kill -HUP "$(cat "$DOCKERD_PID")"
   fi
 fi

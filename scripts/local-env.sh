@@ -4,7 +4,7 @@ _laravel_ops_cache="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 export K8S_AUTH_KUBECONFIG="${LARAVEL_OPS_CLUSTER_DIR:-/var/lib/laravel-ops-cluster}/admin.kubeconfig"
 export KUBECONFIG="$K8S_AUTH_KUBECONFIG"
 if [[ ! -f "$_laravel_ops_cache/registry/credentials.env" ]]; then
-  "$(dirname "${BASH_SOURCE[0]}")/registry.sh" start
+  "$(dirname "${BASH_SOURCE[0]}")/registry.sh" start >/dev/null
 fi
 # shellcheck source=/dev/null
 source "$_laravel_ops_cache/registry/credentials.env"

@@ -82,6 +82,8 @@ prometheus_operator_chart_plain_http: true
 EOF
   exit 0
 fi
+# shellcheck source=scripts/lib/status.sh
+source "$HERE/scripts/lib/status.sh"
 
 GO="${GO:-}"
 if [[ -z "$GO" ]]; then
@@ -101,7 +103,7 @@ export GOMODCACHE="${GOMODCACHE:-$CACHE/go/mod}" GOCACHE="${GOCACHE:-$CACHE/go/b
 export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw" CGO_ENABLED=0 GOWORK=off
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-operator-chart.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+trap 'status_end $?; rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
 started=$SECONDS
 
@@ -148,7 +150,7 @@ build() {
       ./cmd/operator ./cmd/prometheus-config-reloader) || die "go build failed"
   rm -rf "$bin"; mv "$bin.tmp" "$bin"
   printf '%s' "$key" >"$bin/.complete"
-  log "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
+  changed "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
 }
 
 build_prometheus() {
@@ -172,7 +174,7 @@ build_prometheus() {
     || die "go build of prometheus failed"
   rm -rf "$bin"; mv "$bin.tmp" "$bin"
   printf '%s' "$key" >"$bin/.complete"
-  log "build: prometheus done in $((SECONDS - start))s"
+  changed "build: prometheus done in $((SECONDS - start))s"
 }
 
 # ---- images ------------------------------------------------------------------------------------
@@ -234,7 +236,7 @@ chart() {
   mkdir -p "$(dirname "$CHART_TGZ")"
   mv "$WORK/pkg/$CHART_NAME-$CHART_VERSION.tgz" "$CHART_TGZ"
   find "$OUT" -maxdepth 1 -name 'chart-*' ! -name "chart-$key" -exec rm -rf {} +
-  log "chart: packaged $CHART_TGZ"
+  changed "chart: packaged $CHART_TGZ"
 }
 
 # ---- import into the cluster's containerd ------------------------------------------------------
@@ -280,7 +282,7 @@ push() {
   if [[ "$have" == "$want" ]]; then
     log "push: $CHART_REPO/$CHART_NAME:$CHART_VERSION is in the registry ($want)"
   else
-    log "push: helm push $CHART_NAME-$CHART_VERSION.tgz $CHART_REPO"
+    changed "push: helm push $CHART_NAME-$CHART_VERSION.tgz $CHART_REPO"
     "$HELM" push "$CHART_TGZ" "$CHART_REPO" --plain-http --registry-config "$regconf" 2>&1 \
       | sed 's/^/[operator-chart]   /' >&2
     [[ "${PIPESTATUS[0]}" == 0 ]] || die "helm push failed"

@@ -29,6 +29,8 @@ MODE="${1:-start}"
 
 log() { printf '[registry] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib/status.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/status.sh"
 
 case "$MODE" in start|stop|status) ;; *) die "usage: $0 [start|stop|status]" ;; esac
 started=$SECONDS
@@ -39,7 +41,7 @@ http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" "http://$ADDR/v2/
 stop_registry() {
   if running; then
     local pid; pid="$(cat "$PIDFILE")"
-    log "stopping the registry (pid $pid)"
+    changed "stopping the registry (pid $pid)"
     kill "$pid"
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   fi
@@ -59,7 +61,7 @@ command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [[ ${#missing[@]} -gt 0 ]]; then
   [[ $EUID -eq 0 ]] || die "run as root to install ${missing[*]}"
-  log "installing ${missing[*]}"
+  changed "installing ${missing[*]}"
   # The package's init script must not start a second registry: policy-rc.d on this machine
   # denies it, and without systemd nothing else would.
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
@@ -141,7 +143,7 @@ fi
 if ! running; then
   code="$(http_code)"
   [[ "$code" == 000 ]] || die "something else already answers on $ADDR (HTTP $code); stop it first"
-  log "starting docker-registry on $ADDR (log: $DIR/registry.log)"
+  changed "starting docker-registry on $ADDR (log: $DIR/registry.log)"
   setsid nohup docker-registry serve "$DIR/config.yml" >>"$DIR/registry.log" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   deadline=$((SECONDS + TIMEOUT))

@@ -15,6 +15,8 @@ source "$CLUSTER_HERE/versions.env"
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib/status.sh
+source "$CLUSTER_HERE/../scripts/lib/status.sh"
 
 # find_go: sets GO to the Go toolchain ($GO, go on PATH, or /usr/local/go/bin/go).
 find_go() {
@@ -119,7 +121,7 @@ start_proc() {
     stop_proc "$name"
   fi
   mkdir -p "$LOGS" "$RUN"
-  log "starting $name (log: $LOGS/$name.log)"
+  changed "starting $name (log: $LOGS/$name.log)"
   printf '\n==== %s starting %s\n' "$(date -u +%FT%TZ)" "$name" >> "$LOGS/$name.log"
   setsid "$bin" "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null &
   pid=$!
@@ -140,7 +142,7 @@ stop_proc() {
     rm -f "$RUN/$name.pid"
     return 0
   fi
-  log "stopping $name (pid $pid)"
+  changed "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 10; i++)); do
     alive "$pid" || break

@@ -19,7 +19,7 @@ oci_image() {
   if [[ -f "$tar" && -f "$tar.digest" ]]; then
     log "image: $ref is built ($(cat "$tar.digest"))"
   else
-    log "image: writing $ref ($tar)"
+    changed "image: writing $ref ($tar)"
     python3 "$OCIIMAGE_PY" --name "$ref" --out "$tar" "$@" >"$tar.digest.tmp"
     mv -f "$tar.digest.tmp" "$tar.digest"
     find "$dir" -maxdepth 1 -name '*.tar*' ! -name "$key.tar*" -delete
@@ -30,7 +30,7 @@ oci_image() {
 # containerd_import LIST: imports the OCI image tarballs listed in LIST (lines "REF TAR DIGEST")
 # into containerd's k8s.io namespace at $CONTAINERD_ADDRESS, skipping each REF that is already
 # there at DIGEST, and checks that each import unpacked. Sourced; logs with the caller's log/die.
-# Each import logs "import: REF (DIGEST)", the line the local_cluster role counts as a change.
+# Each import is recorded as a change (lib/status.sh's changed), "import: REF (DIGEST)".
 containerd_import() {
   local ref tar digest have
   while read -r ref tar digest; do
@@ -39,7 +39,7 @@ containerd_import() {
       log "import: $ref is in containerd ($digest)"
       continue
     fi
-    log "import: $ref ($digest)"
+    changed "import: $ref ($digest)"
     ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images import "$tar" 2>&1 \
       | while IFS= read -r line; do log "  $line"; done \
       || die "ctr images import $tar failed"

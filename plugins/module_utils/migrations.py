@@ -9,20 +9,13 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import hashlib
-import re
 
-from ansible_collections.laravel_ops.k8s.plugins.module_utils.chart_values import (
-    ENVIRONMENTS,
-    MIGRATION_MODES,
-    PROD_MIGRATION_MODES,
-)
+from ansible_collections.laravel_ops.k8s.plugins.module_utils import _image_reference, _policy
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._settings import ENVIRONMENTS, MIGRATION_MODES
 
 ACTIONS = ('hooks', 'job', 'skip')
 SUFFIX_LENGTH = 10
 APPROVAL_VARIABLE = 'backend_migrations_approved'
-APPROVAL_ENVIRONMENTS = ('prod',)
-
-_DIGEST_RE = re.compile(r'sha256:([0-9a-f]{64})')
 
 
 class MigrationPlanError(Exception):
@@ -30,11 +23,11 @@ class MigrationPlanError(Exception):
 
 
 def image_digest(image):
-    """The ``sha256:...`` digest inside an image reference, or None."""
-    if not image:
+    """The digest of an image reference, or None (also for text that is no reference)."""
+    try:
+        return _image_reference.parse(image).digest or None
+    except ValueError:
         return None
-    match = _DIGEST_RE.search(image)
-    return 'sha256:' + match.group(1) if match else None
 
 
 def job_name_suffix(image, length=SUFFIX_LENGTH):
@@ -90,10 +83,11 @@ def plan_migrations(environment, mode, approved=False, release_exists=False, pen
         action = 'skip'
         reason = 'Migrations are off (backend_migrations_mode=off) in %s: nothing runs them.' % environment
     elif mode == 'hooks':
-        if environment == 'prod':
+        allowed = _policy.allowed_values(environment, 'backend_migrations_mode')
+        if allowed is not None and mode not in allowed:
             raise MigrationPlanError(
-                "backend_migrations_mode: 'hooks' is not allowed in prod, because hook Jobs run after the new "
-                "pods start; allowed: %s" % ', '.join(PROD_MIGRATION_MODES))
+                "backend_migrations_mode: 'hooks' is not allowed in %s, because hook Jobs run after the new "
+                "pods start; allowed: %s" % (environment, ', '.join(allowed)))
         action = 'hooks'
         reason = ('Helm runs the migration hook Jobs after install/upgrade '
                   '(backend_migrations_mode=hooks in %s).' % environment)
@@ -103,7 +97,7 @@ def plan_migrations(environment, mode, approved=False, release_exists=False, pen
                   'no migration Job to run.' % _short(pending_image))
     else:
         action = 'job'
-        approval_required = environment in APPROVAL_ENVIRONMENTS
+        approval_required = _policy.needs_approval(environment)
         if not release_exists:
             why = 'First release in %s' % environment
         elif previous_image:

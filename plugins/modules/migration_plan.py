@@ -19,9 +19,11 @@ description:
     Job must run before the rollout (V(job)), or nothing has to run (V(skip)).
   - V(skip) when O(mode=off), or when O(mode=job) and the release already runs the same image
     (same digest) as the one being deployed.
-  - Fails, naming C(backend_migrations_approved), when the action would be V(job) in C(prod) and
-    O(approved) is not true; and when O(mode=hooks) in C(prod), which the environment policy forbids
-    because hook Jobs run after the new pods start.
+  - Fails, naming C(backend_migrations_approved), when the action would be V(job) where the
+    environment's policy asks for approval (C(prod)) and O(approved) is not true; and when
+    O(mode=hooks) where the policy forbids it (C(prod), since hook Jobs run after the new pods start).
+  - The environments, the modes and the policy are those of the collection's settings table
+    (C(docs/inventory-variables.md)); an unknown one is refused, naming what is allowed.
   - Runs on any host; use it with C(delegate_to=localhost) or on the controller.
 extends_documentation_fragment:
   - laravel_ops.k8s.attributes
@@ -32,7 +34,6 @@ options:
       - The environment being deployed (C(backend_environment)).
     type: str
     required: true
-    choices: [local, dev, staging, prod]
   mode:
     description:
       - How migrations run (C(backend_migrations_mode)).
@@ -40,7 +41,6 @@ options:
         rollout; V(off) that this collection does not run them.
     type: str
     required: true
-    choices: [hooks, job, 'off']
   approved:
     description:
       - Whether a person approved running the migrations (C(backend_migrations_approved)).
@@ -54,12 +54,12 @@ options:
     default: false
   pending_image:
     description:
-      - The image being deployed, ideally pinned by digest (C(repo@sha256:...) or C(sha256:...)).
+      - The reference of the image being deployed, ideally pinned by digest (C(registry/repository:tag@sha256:...)).
     type: str
     required: true
   previous_image:
     description:
-      - The image of the deployed release, if known. Empty when unknown.
+      - The reference of the image of the deployed release, if known. Empty when unknown.
     type: str
     default: ''
 seealso:
@@ -73,8 +73,8 @@ EXAMPLES = r"""
     mode: "{{ backend_migrations_mode }}"
     approved: "{{ backend_migrations_approved | default(false) }}"
     release_exists: "{{ release_info.status is defined }}"
-    pending_image: "{{ image_php_digest }}"
-    previous_image: "{{ release_info.status.values.php.image.digest | default('') }}"
+    pending_image: "{{ image_result.images.backend_php_image | laravel_ops.k8s.image_reference }}"
+    previous_image: "{{ release_info.status['values'].php.image | laravel_ops.k8s.image_reference }}"
   register: migrations_plan
 
 - name: Run the migration Job before the rollout
@@ -123,8 +123,8 @@ from ansible_collections.laravel_ops.k8s.plugins.module_utils.migrations import 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            environment=dict(type='str', required=True, choices=['local', 'dev', 'staging', 'prod']),
-            mode=dict(type='str', required=True, choices=['hooks', 'job', 'off']),
+            environment=dict(type='str', required=True),
+            mode=dict(type='str', required=True),
             approved=dict(type='bool', default=False),
             release_exists=dict(type='bool', default=False),
             pending_image=dict(type='str', required=True),

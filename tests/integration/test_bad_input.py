@@ -17,7 +17,7 @@ PLAINTEXT_KEY = "plaintext-app-key-do-not-print"
 # (id, inventory, extra vars, words the error must contain)
 CASES = [
     ("unknown-environment", "local", {"backend_environment": "production"},
-     ["release_environment", "local", "prod"]),
+     ["backend_environment", "local", "prod"]),
     ("log-level-not-allowed", "local", {"backend_log_level": "verbose"},
      ["log_level", "debug", "warning"]),
     ("replicas-min-above-max", "local", {"backend_replicas_min": 5, "backend_replicas_max": 3},
@@ -80,3 +80,19 @@ def test_shipped_inventories_pass_the_checks(tmp_path, inventory, extra_vars):
     result = ansible_playbook(ROOT / "playbooks" / "check.yml", inventory, tmp_path, extra_vars=extra_vars)
     assert "failed=0" in result.stdout, result.stdout[-3000:]
     assert "dev-password" not in result.stdout + result.stderr
+
+
+def test_every_problem_of_an_inventory_is_reported_in_one_run(tmp_path):
+    """Four mistakes, one in each kind of rule: all four come back from the first task, together."""
+    extra_vars = {"backend_log_level": "debug", "backend_replicas_min": "two", "backend_seeed": True,
+                  "backend_php_image": {"registry": "registry.example.com/team", "repository": "acme/back--end"}}
+    result = ansible_playbook(ROOT / "deploy.yml", "prod", tmp_path, extra_vars=extra_vars, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "backend_inventory_check: 4 problems in the inventory" in output, output[-4000:]
+    for line in ("backend_replicas_min: 'two' is not an integer",
+                 "backend_php_image.registry: 'registry.example.com/team' is not valid",
+                 "backend_seeed: unknown inventory variable (did you mean backend_seed?)",
+                 "backend_log_level: 'debug' is not allowed in prod"):
+        assert line in output, f"{line!r} missing:\n{output[-4000:]}"
+    assert "PLAY [Deploy the Laravel backend]" not in output

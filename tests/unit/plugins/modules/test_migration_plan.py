@@ -108,7 +108,7 @@ def test_invalid_inputs(kwargs, expected):
 
 def test_job_name_suffix():
     assert job_name_suffix(NEW) == '4f53cda18c'
-    assert job_name_suffix('sha256:' + 'a' * 64) == 'a' * 10
+    assert job_name_suffix('acme/php@sha256:' + 'a' * 64) == 'a' * 10
     tag_suffix = job_name_suffix('acme/php:1.2.3')
     assert tag_suffix == job_name_suffix('acme/php:1.2.3')
     assert tag_suffix != job_name_suffix('acme/php:1.2.4')
@@ -120,8 +120,10 @@ def test_job_name_suffix():
 def test_image_comparison():
     digest = 'sha256:' + 'c' * 64
     assert image_digest('a/b@' + digest) == digest
+    assert image_digest('registry.example.com:5000/a/b:1.0@' + digest) == digest
     assert image_digest('a/b:1.0') is None
-    assert same_image('a/b@' + digest, digest)
+    assert image_digest('not a reference@' + digest) is None
+    assert same_image('a/b:1.0@' + digest, 'a/b@' + digest)
     assert same_image('other/repo@' + digest, 'a/b@' + digest)
     assert not same_image(NEW, OLD)
     assert same_image('a/b:1.0', 'a/b:1.0')
@@ -168,4 +170,4 @@ def test_module_accepts_string_booleans(run_module):
 def test_module_rejects_unknown_mode(run_module):
     status, result = run_module(migration_plan.main, dict(environment='prod', mode='always', pending_image=NEW))
     assert status == 'fail'
-    assert 'mode' in result['msg'] and 'hooks, job, off' in result['msg']
+    assert 'backend_migrations_mode' in result['msg'] and 'hooks, job, off' in result['msg']

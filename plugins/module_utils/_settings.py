@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, laravel_ops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Every inventory variable of the collection, as data.
+
+One entry per ``backend_*`` variable: what it holds (``kind``, checked by ``_checks``), where
+it lands in ``charts/backend`` values (``chart``: chart path and transform, applied by
+``_mapping``), whether it is a secret, what each environment allows (``policy``, applied by
+``_policy``), and which roles read it (``roles``: their ``meta/argument_specs.yml`` declare
+it). The error messages, ``docs/inventory-variables.md`` and the argument specs all come from
+here; nothing else lists these variables.
+
+A ``default`` is what a role reads when the inventory leaves an optional variable unset; a
+chart-mapped variable without one leaves the chart's own default in place.
+
+Policy rules: ``allowed`` (the only values), ``forbidden``, ``minimum``, ``requires`` (a field
+an image must carry once it is deployed: its digest) and ``approval`` (a migration Job there
+needs ``backend_migrations_approved``).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+ENVIRONMENTS = ('local', 'dev', 'staging', 'prod')
+LOG_LEVELS = ('debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency')
+MIGRATION_MODES = ('hooks', 'job', 'off')
+IMAGE_FLAVOURS = ('alpine', 'debian')
+
+# The deploy playbook itself reads backend_build_image; the rest is read by these roles.
+DEPLOY_PLAYBOOK = 'deploy'
+
+_PINNED = dict(requires='digest', reason='images are deployed pinned by digest (the image role supplies it)')
+
+SETTINGS = (
+    dict(name='backend_environment', kind='choice', choices=ENVIRONMENTS, required=True,
+         chart=((('commonLabels', 'app.kubernetes.io/environment'), 'value'),),
+         roles=('release', 'migrations'),
+         description='The environment this inventory deploys; selects its policy and labels every object '
+                     '(app.kubernetes.io/environment).'),
+    dict(name='backend_namespace', kind='dns_label', required=True,
+         roles=('release', 'postgresql', 'migrations', 'rollback'),
+         description='Namespace of the release (created with Pod Security restricted enforced).'),
+    dict(name='backend_release_name', kind='release_name', required=True,
+         roles=('release', 'migrations', 'rollback'),
+         description='Helm release name; prefixes the names of the objects.'),
+    dict(name='backend_app_env', kind='app_env',
+         chart=((('app', 'env'), 'value'),), roles=('release',),
+         description="Laravel's APP_ENV, e.g. production, staging, local."),
+    dict(name='backend_app_debug', kind='bool',
+         chart=((('app', 'debug'), 'value'),), roles=('release',),
+         policy={'prod': dict(allowed=(False,))},
+         description="Laravel's APP_DEBUG: stack traces in responses."),
+    dict(name='backend_log_level', kind='choice', choices=LOG_LEVELS,
+         chart=((('app', 'logLevel'), 'value'),), roles=('release',),
+         policy={'prod': dict(forbidden=('debug',))},
+         description='Lowest level of the JSON log lines the application writes.'),
+    dict(name='backend_app_url', kind='http_url', empty_means_unset=True,
+         chart=((('app', 'url'), 'value'),), roles=('release',),
+         description="Laravel's APP_URL; empty derives it from the Ingress host."),
+    dict(name='backend_replicas_min', kind='int', minimum=1,
+         chart=((('autoscaling', 'minReplicas'), 'value'), (('replicaCount',), 'value')), roles=('release',),
+         policy={'prod': dict(minimum=2, reason='one pod is no redundancy')},
+         description='Fewest pods (the HPA minimum, and the replica count without the HPA).'),
+    dict(name='backend_replicas_max', kind='int', minimum=1,
+         chart=((('autoscaling', 'maxReplicas'), 'value'),), roles=('release',),
+         description='Most pods the HPA may run; at least backend_replicas_min.'),
+    dict(name='backend_ingress_host', kind='ingress_host', empty_means_unset=False,
+         chart=((('ingress', 'enabled'), 'is_set'), (('ingress', 'host'), 'when_set')), roles=('release',),
+         description='Host name of the Ingress; empty for no Ingress.'),
+    dict(name='backend_ingress_class', kind='dns_subdomain', empty_means_unset=True,
+         chart=((('ingress', 'className'), 'value'),), roles=('release',),
+         description='IngressClass of the Ingress; empty for the cluster default.'),
+    dict(name='backend_ingress_tls_secret', kind='dns_subdomain', empty_means_unset=False,
+         chart=((('ingress', 'tls', 'enabled'), 'is_set'), (('ingress', 'tls', 'secretName'), 'when_set')),
+         roles=('release',),
+         description='TLS Secret of the Ingress; empty for no TLS.'),
+    dict(name='backend_php_image', kind='image', required=True,
+         chart=((('php', 'image'), 'image'),), roles=('image', 'release'),
+         policy={'prod': _PINNED},
+         description='Where the php-fpm image lives: registry and repository; the image role adds the tag and '
+                     'digest it pushed.'),
+    dict(name='backend_nginx_image', kind='image', required=True,
+         chart=((('nginx', 'image'), 'image'),), roles=('image', 'release'),
+         policy={'prod': _PINNED},
+         description='Where the nginx image lives: registry and repository; the image role adds the tag and '
+                     'digest it pushed.'),
+    dict(name='backend_pgbouncer_enabled', kind='bool', default=False,
+         chart=((('pgbouncer', 'enabled'), 'value'),), roles=('image', 'release'),
+         description='PgBouncer between the application and PostgreSQL (transaction pooling).'),
+    dict(name='backend_pgbouncer_image', kind='image', in_use_when='backend_pgbouncer_enabled',
+         chart=((('pgbouncer', 'image'), 'image'),), roles=('image', 'release'),
+         policy={'prod': _PINNED},
+         description='Where the PgBouncer image (docker/pgbouncer) lives; needed with backend_pgbouncer_enabled.'),
+    dict(name='backend_database', kind='database',
+         chart=((('database',), 'mapping'),), roles=('release', 'postgresql'),
+         description='The PostgreSQL database: host, port, name, username (the password is '
+                     'backend_database_password).'),
+    dict(name='backend_database_in_cluster', kind='bool', default=False, roles=('image', 'postgresql'),
+         description='Run PostgreSQL in the cluster (local and test clusters; production uses a managed '
+                     'database).'),
+    dict(name='backend_postgresql_image', kind='image', in_use_when='backend_database_in_cluster',
+         roles=('image', 'postgresql'),
+         description='Where the in-cluster PostgreSQL image (docker/postgresql) lives; needed with '
+                     'backend_database_in_cluster.'),
+    dict(name='backend_existing_secret', kind='dns_subdomain', empty_means_unset=True,
+         chart=((('secrets', 'existingSecret'), 'app_secret'),), roles=('release',),
+         description='A Secret made outside the collection (external secret manager) holding APP_KEY and '
+                     'DB_PASSWORD; empty lets the release role make <release>-app-secrets from the two secrets '
+                     'below.'),
+    dict(name='backend_app_key', kind='app_key', secret=True, empty_means_unset=True, roles=('release',),
+         description="Laravel's APP_KEY, from vault or an AWX credential; stored in the release's Secret, never "
+                     'in Helm values.'),
+    dict(name='backend_database_password', kind='secret_string', secret=True, empty_means_unset=True,
+         roles=('release', 'postgresql'),
+         description='Password of the database user, from vault or an AWX credential; stored in a Secret.'),
+    dict(name='backend_migrations_mode', kind='choice', choices=MIGRATION_MODES, required=True,
+         chart=((('migrations', 'enabled'), 'is_hooks'),), roles=('release', 'migrations'),
+         policy={'prod': dict(allowed=('job', 'off'), reason='hook Jobs run after the new pods start')},
+         description='hooks: Helm post-install/post-upgrade Jobs; job: an explicit Job before the rollout; '
+                     'off: nothing migrates.'),
+    dict(name='backend_migrations_approved', kind='bool', default=False, roles=('migrations',),
+         policy={'prod': dict(approval=True)},
+         description='Approval, for this deploy, to run the migration Job where the environment asks for one '
+                     '(an AWX survey answer or -e).'),
+    dict(name='backend_seed', kind='bool',
+         chart=((('migrations', 'seed', 'enabled'), 'value'),), roles=('release',),
+         policy={'prod': dict(allowed=(False,))},
+         description='Run the database seeders after the migrations.'),
+    dict(name='backend_metrics_enabled', kind='bool',
+         chart=((('metrics', 'enabled'), 'value'),), roles=('release',),
+         description='ServiceMonitor and PrometheusRule (where the Prometheus Operator CRDs exist).'),
+    dict(name='backend_chart_values', kind='chart_values',
+         chart=(((), 'merge'),), roles=('release',),
+         description='Free-form chart values, deep-merged last (the escape hatch); the environment policy holds '
+                     'for them too.'),
+    dict(name='backend_build_image', kind='bool', default=True, roles=(DEPLOY_PLAYBOOK,),
+         description='Build and push the images in the deploy (default true); false deploys the images the '
+                     'inventory names, which then carry their tag or digest.'),
+    dict(name='backend_app_source', kind='path', roles=('image',),
+         description="Root of the Laravel application to build (the collection's example app by default)."),
+    dict(name='backend_image_flavour', kind='choice', choices=IMAGE_FLAVOURS, default='alpine', roles=('image',),
+         description='alpine: the production Dockerfile; debian: the same configs and users on a Debian base, '
+                     'for sites that cannot pull the Alpine base images.'),
+)
