@@ -2,7 +2,8 @@
 # Prints, from one run on the local cluster (make deploy must have brought it up):
 #   - cold deploy wall time (namespace and release gone, images already in the registry)
 #   - no-op redeploy wall time and its changed count, beside a bare
-#     `helm upgrade --install --wait` of the same chart and values, and their ratio
+#     `helm upgrade --install --wait` of the same chart and values, and their ratio: the medians
+#     of $SAMPLES runs each, taken in turn so that both see the same machine load
 #   - cold image build (empty build cache) beside a rebuild after a one-file code change,
 #     with the bytes each added to the registry
 # Not a test: figures only. Usage: bench/deploy-bench.sh
@@ -17,6 +18,7 @@ CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 REGISTRY_DATA="$CACHE/registry/data"
 NAMESPACE=backend
 RELEASE=backend
+SAMPLES="${SAMPLES:-5}"
 WORK="$(mktemp -d)"
 trap 'git -C "$ROOT" checkout -q -- examples/laravel-app; rm -rf "$WORK"' EXIT
 
@@ -26,6 +28,7 @@ registry_bytes() { du -sb "$REGISTRY_DATA" | cut -f1; }
 playbook() { ansible-playbook "$@" > "$WORK/last.log" 2>&1 || { tail -40 "$WORK/last.log"; exit 1; }; }
 deploy() { playbook deploy.yml -i inventories/local "$@"; }
 changed_count() { sed -n 's/.*changed=\([0-9]*\).*/\1/p' "$WORK/last.log" | tail -1; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "== image build (Debian flavour, local registry)"
 docker builder prune -af >/dev/null
@@ -43,13 +46,15 @@ helm -n "$NAMESPACE" uninstall "$RELEASE" --wait >/dev/null 2>&1 || true
 kubectl delete namespace "$NAMESPACE" --wait=true >/dev/null 2>&1 || true
 t=$(now); deploy
 printf 'cold deploy:                %6ss  changed=%s\n' "$(since "$t")" "$(changed_count)"
-t=$(now); deploy
-noop=$(since "$t")
-printf 'no-op redeploy:             %6ss  changed=%s\n' "$noop" "$(changed_count)"
-
 helm -n "$NAMESPACE" get values "$RELEASE" -o yaml > "$WORK/values.yaml"
-t=$(now)
-helm upgrade --install "$RELEASE" charts/backend -n "$NAMESPACE" -f "$WORK/values.yaml" --wait --timeout 10m > /dev/null
-bare=$(since "$t")
-printf 'bare helm upgrade --wait:   %6ss\n' "$bare"
-awk -v a="$noop" -v b="$bare" 'BEGIN { printf "ratio no-op / bare helm:    %6.2f\n", a / b }'
+noops=(); bares=(); changes=()
+for _ in $(seq "$SAMPLES"); do
+  t=$(now); deploy; noops+=("$(since "$t")"); changes+=("$(changed_count)")
+  t=$(now)
+  helm upgrade --install "$RELEASE" charts/backend -n "$NAMESPACE" -f "$WORK/values.yaml" --wait --timeout 10m > /dev/null
+  bares+=("$(since "$t")")
+done
+noop=$(median "${noops[@]}"); bare=$(median "${bares[@]}")
+printf 'no-op redeploy:             %6ss  changed=%s  (runs: %s)\n' "$noop" "$(IFS=,; echo "${changes[*]}")" "${noops[*]}"
+printf 'bare helm upgrade --wait:   %6ss  (runs: %s)\n' "$bare" "${bares[*]}"
+awk -v a="$noop" -v b="$bare" 'BEGIN { printf "ratio no-op / bare helm:    %6.2f  (medians of %d)\n", a / b, '"$SAMPLES"' }'

@@ -256,19 +256,10 @@ def _one_secret_form(inventory, for_deploy):
     return []
 
 
-def _in_cluster_database_has_a_password(inventory, for_deploy):
-    if for_deploy and inventory.get('backend_database_in_cluster') is True \
-            and is_unset(BY_NAME['backend_database_password'], inventory.get('backend_database_password')):
-        return [problem('backend_database_password', 'missing while backend_database_in_cluster is true',
-                        'the password the application connects with, which the in-cluster PostgreSQL is given')]
-    return []
-
-
 _CROSS_RULES = (
     (('backend_replicas_min', 'backend_replicas_max'), lambda inv, deploy: _replicas_in_order(inv)),
     (('backend_ingress_host', 'backend_ingress_tls_secret'), lambda inv, deploy: _tls_needs_a_host(inv)),
     (('backend_existing_secret', 'backend_app_key', 'backend_database_password'), _one_secret_form),
-    (('backend_database_in_cluster', 'backend_database_password'), _in_cluster_database_has_a_password),
 )
 
 

@@ -113,7 +113,7 @@ SETTINGS = (
          description="Laravel's APP_KEY, from vault or an AWX credential; stored in the release's Secret, never "
                      'in Helm values.'),
     dict(name='backend_database_password', kind='secret_string', secret=True, empty_means_unset=True,
-         roles=('release', 'postgresql'),
+         roles=('release',),
          description='Password of the database user, from vault or an AWX credential; stored in a Secret.'),
     dict(name='backend_migrations_mode', kind='choice', choices=MIGRATION_MODES, required=True,
          chart=((('migrations', 'enabled'), 'is_hooks'),), roles=('release', 'migrations'),

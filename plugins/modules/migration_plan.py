@@ -24,7 +24,7 @@ description:
     O(mode=hooks) where the policy forbids it (C(prod), since hook Jobs run after the new pods start).
   - The environments, the modes and the policy are those of the collection's settings table
     (C(docs/inventory-variables.md)); an unknown one is refused, naming what is allowed.
-  - Runs on any host; use it with C(delegate_to=localhost) or on the controller.
+  - Runs on the controller (an action plugin, so no module is sent to a host).
 extends_documentation_fragment:
   - laravel_ops.k8s.attributes
   - laravel_ops.k8s.attributes.info_module
@@ -111,41 +111,3 @@ approval_required:
   type: bool
   sample: true
 """
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.laravel_ops.k8s.plugins.module_utils.migrations import (
-    MigrationPlanError,
-    plan_migrations,
-)
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            environment=dict(type='str', required=True),
-            mode=dict(type='str', required=True),
-            approved=dict(type='bool', default=False),
-            release_exists=dict(type='bool', default=False),
-            pending_image=dict(type='str', required=True),
-            previous_image=dict(type='str', default=''),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        plan = plan_migrations(
-            environment=params['environment'],
-            mode=params['mode'],
-            approved=params['approved'],
-            release_exists=params['release_exists'],
-            pending_image=params['pending_image'],
-            previous_image=params['previous_image'] or '',
-        )
-    except MigrationPlanError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **plan)
-
-
-if __name__ == '__main__':
-    main()

@@ -20,6 +20,7 @@ description:
   - Basic authentication is sent; a registry answering with a Bearer challenge is asked for a token
     with the same credentials.
   - Fails, naming the image, when a registry cannot be reached or refuses the credentials.
+  - Runs on the controller (an action plugin), where the deploy's other registry work runs too.
 extends_documentation_fragment:
   - laravel_ops.k8s.attributes
   - laravel_ops.k8s.attributes.info_module
@@ -81,44 +82,3 @@ missing:
   elements: str
   sample: [registry.example.com/acme/backend-nginx:4f53cda18c2b]
 """
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.laravel_ops.k8s.plugins.module_utils._image_reference import from_mapping
-from ansible_collections.laravel_ops.k8s.plugins.module_utils._registry import RegistryError, manifest_digest
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            images=dict(type='list', elements='dict', required=True),
-            username=dict(type='str', default=''),
-            password=dict(type='str', default='', no_log=True),
-            scheme=dict(type='str', default='https', choices=['https', 'http']),
-            validate_certs=dict(type='bool', default=True),
-            timeout=dict(type='int', default=30),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    found, missing = [], []
-    for index, image in enumerate(params['images']):
-        try:
-            reference = from_mapping(dict(image, digest=None))
-        except ValueError as exc:
-            module.fail_json(msg='images[%d]: %s; allowed: a mapping of registry, repository and tag' % (index, exc))
-        if not reference.registry or not reference.tag:
-            module.fail_json(msg='images[%d] (%s): needs a registry and a tag to ask for' % (index, reference))
-        try:
-            digest = manifest_digest(reference, params['username'], params['password'], params['scheme'],
-                                     params['validate_certs'], params['timeout'])
-        except RegistryError as exc:
-            module.fail_json(msg='Cannot ask the registry for %s: %s' % (reference, exc))
-        found.append(dict(reference.as_dict(), digest=digest or ''))
-        if not digest:
-            missing.append(str(reference))
-    module.exit_json(changed=False, images=found, missing=missing)
-
-
-if __name__ == '__main__':
-    main()

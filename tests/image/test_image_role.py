@@ -135,7 +135,7 @@ def test_check_mode_on_a_new_tag_reports_the_build_and_pushes_nothing(playbook, 
 def test_first_run_builds_pushes_and_returns_the_digests(playbook, registry):
     report = playbook()
     assert _changed(report) >= 3
-    builds = _task_results(report, "Build the images the registry lacks")
+    builds = _task_results(report, "Build and push the images the registry lacks")
     assert builds and all(result.get("changed") for result in builds)
     php, nginx = _facts(report)
     for fact, target in ((php, "php"), (nginx, "nginx")):
@@ -153,6 +153,6 @@ def test_second_run_and_check_mode_change_nothing(playbook, registry):
     for options in ((), ("--check", "--diff")):
         report = playbook(*options)
         assert _changed(report) == 0, f"{options}: {report['stats']}"
-        assert not _task_results(report, "Push the images"), "nothing is built or pushed"
+        assert not _task_results(report, "Build and push the images the registry lacks"), "nothing is built or pushed"
         php, nginx = _facts(report)
         assert (php["digest"], nginx["digest"]) == (before["php"], before["nginx"])

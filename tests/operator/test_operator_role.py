@@ -73,11 +73,13 @@ def _cleanup() -> list[str]:
     """Removes the release, the namespace and the CRDs; returns the objects of others that kept
     the CRDs in place (deleting a CRD deletes every object of its kind, and leaves a Helm release
     that rendered one unable to upgrade or uninstall)."""
+    # The operator puts finalizers on the objects it manages: they go while it still runs to
+    # remove them, or the namespace never finishes terminating.
+    kubectl("delete", "prometheus,servicemonitor", "--all", "-n", NAMESPACE, "--ignore-not-found", "--wait=true",
+            check=False, timeout=180)
     helm = tool("helm")
     run([helm, "--kubeconfig", KUBECONFIG, "uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "3m"],
         check=False, timeout=240)
-    kubectl("delete", "prometheus,servicemonitor", "--all", "-n", NAMESPACE, "--ignore-not-found", "--wait=true",
-            check=False, timeout=180)
     kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False, timeout=300)
     others = _foreign_objects()
     names = _crd_names()

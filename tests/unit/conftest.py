@@ -119,3 +119,24 @@ def run_module(monkeypatch):
 @pytest.fixture
 def repo_root():
     return REPO
+
+
+@pytest.fixture
+def run_action():
+    """Run an action plugin's run() on the controller with the given task args; returns its result."""
+    from unittest.mock import MagicMock
+
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook.play_context import PlayContext
+    from ansible.template import Templar
+
+    def _run(action_class, args, check_mode=False):
+        task = MagicMock(args=args, async_val=0, check_mode=check_mode, diff=False)
+        play_context = PlayContext()
+        play_context.check_mode = check_mode
+        loader = DataLoader()
+        action = action_class(task=task, connection=MagicMock(), play_context=play_context, loader=loader,
+                              templar=Templar(loader=loader), shared_loader_obj=None)
+        return action.run(task_vars={})
+
+    return _run

@@ -161,10 +161,6 @@ ERROR_CASES = [
      "'base64:' followed by 32"),
     ('db-password-type', dict(backend_database_password=123456789), 'backend_database_password: <hidden> is not a string',
      'a string'),
-    ('in-cluster-database-without-password', dict(
-        backend_app_key=None, backend_database_password=None, backend_existing_secret='backend-secrets',
-        backend_database_in_cluster=True, backend_postgresql_image=dict(registry='r.example.com', repository='pg')),
-     'backend_database_password: missing while backend_database_in_cluster is true', 'the password'),
     ('existing-secret-name', dict(backend_app_key=None, backend_database_password=None,
                                   backend_existing_secret='Backend_Secrets'),
      "backend_existing_secret: 'Backend_Secrets' is not valid", 'RFC 1123 subdomain'),

@@ -10,6 +10,7 @@ import itertools
 import re
 
 import pytest
+import yaml
 
 from ansible_collections.laravel_ops.k8s.plugins.module_utils.migrations import (
     MigrationPlanError,
@@ -18,7 +19,8 @@ from ansible_collections.laravel_ops.k8s.plugins.module_utils.migrations import 
     plan_migrations,
     same_image,
 )
-from ansible_collections.laravel_ops.k8s.plugins.modules import migration_plan
+from ansible_collections.laravel_ops.k8s.plugins.action.migration_plan import ARGUMENT_SPEC, ActionModule
+from ansible_collections.laravel_ops.k8s.plugins.modules.migration_plan import DOCUMENTATION
 
 NEW = 'registry.example.com/acme/backend-php@sha256:' + '4f53cda18c' + 'e' * 54
 OLD = 'registry.example.com/acme/backend-php@sha256:' + '0b5a7c1f4e' + 'd' * 54
@@ -132,42 +134,51 @@ def test_image_comparison():
 
 
 # ---------------------------------------------------------------------------------------------
-# the module shell
+# the action plugin shell
 
-def test_module_returns_plan(run_module):
-    status, result = run_module(migration_plan.main, dict(
+def test_documented_options_are_the_argument_spec():
+    documented = yaml.safe_load(DOCUMENTATION)['options']
+    assert sorted(documented) == sorted(ARGUMENT_SPEC)
+    for name, spec in ARGUMENT_SPEC.items():
+        assert documented[name]['type'] == spec['type'], name
+        assert documented[name].get('required', False) == spec.get('required', False), name
+        assert documented[name].get('default') == spec.get('default'), name
+
+
+def test_action_returns_plan(run_action):
+    result = run_action(ActionModule, dict(
         environment='prod', mode='job', approved=True, release_exists=True, pending_image=NEW, previous_image=OLD))
-    assert status == 'exit'
+    assert not result.get('failed'), result
     assert result['changed'] is False
     assert result['action'] == 'job'
     assert result['job_name_suffix'] == '4f53cda18c'
     assert result['approval_required'] is True
 
 
-def test_module_check_mode_is_read_only(run_module):
-    status, result = run_module(migration_plan.main, dict(
-        environment='staging', mode='hooks', pending_image=NEW, _ansible_check_mode=True))
-    assert status == 'exit'
+def test_action_check_mode_is_read_only(run_action):
+    result = run_action(ActionModule, dict(environment='staging', mode='hooks', pending_image=NEW), check_mode=True)
     assert result['changed'] is False
     assert result['action'] == 'hooks'
 
 
-def test_module_fails_without_approval(run_module):
-    status, result = run_module(migration_plan.main, dict(
+def test_action_fails_without_approval(run_action):
+    result = run_action(ActionModule, dict(
         environment='prod', mode='job', approved=False, release_exists=True, pending_image=NEW, previous_image=OLD))
-    assert status == 'fail'
+    assert result['failed'] is True
     assert 'backend_migrations_approved' in result['msg']
 
 
-def test_module_accepts_string_booleans(run_module):
-    # -e backend_migrations_approved=true arrives as a string; the module's bool type converts it.
-    status, result = run_module(migration_plan.main, dict(
+def test_action_accepts_string_booleans(run_action):
+    # -e backend_migrations_approved=true arrives as a string; the bool type converts it.
+    result = run_action(ActionModule, dict(
         environment='prod', mode='job', approved='true', release_exists='yes', pending_image=NEW, previous_image=OLD))
-    assert status == 'exit'
     assert result['action'] == 'job'
 
 
-def test_module_rejects_unknown_mode(run_module):
-    status, result = run_module(migration_plan.main, dict(environment='prod', mode='always', pending_image=NEW))
-    assert status == 'fail'
+def test_action_rejects_unknown_mode_and_missing_arguments(run_action):
+    result = run_action(ActionModule, dict(environment='prod', mode='always', pending_image=NEW))
+    assert result['failed'] is True
     assert 'backend_migrations_mode' in result['msg'] and 'hooks, job, off' in result['msg']
+    from ansible.errors import AnsibleActionFail
+    with pytest.raises(AnsibleActionFail, match='pending_image'):
+        run_action(ActionModule, dict(environment='prod', mode='job'))

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""registry_image_info against a stand-in registry on loopback: the module's own logic (which URL,
+"""registry_image_info against a stand-in registry on loopback: the plugin's own logic (which URL,
 which credentials, what an answer means). The live tests ask the real local registry."""
 
 from __future__ import (absolute_import, division, print_function)
@@ -17,7 +17,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from ansible_collections.laravel_ops.k8s.plugins.modules import registry_image_info
+import yaml
+
+from ansible_collections.laravel_ops.k8s.plugins.action.registry_image_info import ARGUMENT_SPEC, ActionModule
+from ansible_collections.laravel_ops.k8s.plugins.modules.registry_image_info import DOCUMENTATION
 
 DIGEST = 'sha256:' + 'd' * 64
 BASIC = 'Basic ' + base64.b64encode(b'deployer:s3cret').decode()
@@ -85,10 +88,10 @@ def args(host, *images, **extra):
     return result
 
 
-def test_present_and_absent_images(run_module, registry):
+def test_present_and_absent_images(run_action, registry):
     host, handler = registry
-    status, result = run_module(registry_image_info.main, args(host, ('acme/php', '1'), ('acme/nginx', '1')))
-    assert status == 'exit', result
+    result = run_action(ActionModule, args(host, ('acme/php', '1'), ('acme/nginx', '1')))
+    assert not result.get('failed'), result
     assert result['changed'] is False
     assert result['images'] == [dict(registry=host, repository='acme/php', tag='1', digest=DIGEST),
                                 dict(registry=host, repository='acme/nginx', tag='1', digest='')]
@@ -96,18 +99,18 @@ def test_present_and_absent_images(run_module, registry):
     assert ('HEAD', '/v2/acme/php/manifests/1') in [(m, p) for m, p, _a in handler.seen]
 
 
-def test_wrong_credentials_name_the_image(run_module, registry):
+def test_wrong_credentials_name_the_image(run_action, registry):
     host, _handler = registry
-    status, result = run_module(registry_image_info.main, args(host, ('acme/php', '1'), password='wrong'))
-    assert status == 'fail'
+    result = run_action(ActionModule, args(host, ('acme/php', '1'), password='wrong'))
+    assert result['failed'] is True
     assert 'Cannot ask the registry for %s/acme/php:1' % host in result['msg']
     assert '401' in result['msg'] or 'Bearer' in result['msg']
     assert 'wrong' not in result['msg']
 
 
-def test_unreachable_registry(run_module):
-    status, result = run_module(registry_image_info.main, args('127.0.0.1:9', ('acme/php', '1')))
-    assert status == 'fail'
+def test_unreachable_registry(run_action):
+    result = run_action(ActionModule, args('127.0.0.1:9', ('acme/php', '1')))
+    assert result['failed'] is True
     assert 'could not be reached' in result['msg']
 
 
@@ -116,7 +119,22 @@ def test_unreachable_registry(run_module):
     (dict(repository='acme/php', tag='1'), 'needs a registry and a tag'),
     (dict(registry='127.0.0.1:9', repository='acme/php'), 'needs a registry and a tag'),
 ])
-def test_bad_images_are_refused_before_asking(run_module, image, expected):
-    status, result = run_module(registry_image_info.main, dict(images=[image], scheme='http'))
-    assert status == 'fail'
+def test_bad_images_are_refused_before_asking(run_action, image, expected):
+    result = run_action(ActionModule, dict(images=[image], scheme='http'))
+    assert result['failed'] is True
     assert expected in result['msg']
+
+
+def test_documented_options_are_the_argument_spec():
+    documented = yaml.safe_load(DOCUMENTATION)['options']
+    assert sorted(documented) == sorted(ARGUMENT_SPEC)
+    for name, spec in ARGUMENT_SPEC.items():
+        assert documented[name]['type'] == spec['type'], name
+        assert documented[name].get('default') == spec.get('default'), name
+        assert documented[name].get('choices') == spec.get('choices'), name
+
+
+def test_the_password_is_never_in_the_result(run_action, registry):
+    host, _handler = registry
+    result = run_action(ActionModule, args(host, ('acme/php', '1')))
+    assert 's3cret' not in repr(result)
