@@ -27,6 +27,7 @@ step "yamllint" yamllint --strict .
 step "ansible-lint (production profile)" ansible-lint --offline --profile production
 step "changelog fragments" antsibull-changelog lint
 step "helm lint --strict" helm lint --strict charts/backend --values charts/backend/ci/lint-values.yaml
+step "checkov (rendered manifests, Dockerfiles)" bash scripts/checkov.sh
 step "ansible-test sanity" bash scripts/sanity.sh
 step "go test (psa-check)" bash scripts/build-tools.sh --test
 step "pytest (offline)" pytest -ra tools tests/unit tests/chart tests/docker tests/integration

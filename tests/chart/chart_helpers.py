@@ -65,6 +65,7 @@ def helm_template(
     api_versions: list[str] | tuple[str, ...] = (),
     show_only: str | None = None,
     chart: Path | None = None,
+    kube_version: str | None = None,
 ) -> subprocess.CompletedProcess:
     """Run `helm template` with BASE_VALUES (unless base=False) ⊕ values, files and --set's."""
     helm = require_helm()
@@ -83,6 +84,8 @@ def helm_template(
             cmd += ["--api-versions", api]
         if show_only:
             cmd += ["--show-only", show_only]
+        if kube_version:
+            cmd += ["--kube-version", kube_version]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     finally:
         os.unlink(values_file)

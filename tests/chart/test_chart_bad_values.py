@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chart_helpers import render_error
+import json
+
+from chart_helpers import CHART, helm_template, render_error
 
 # (id, values, --set's, base (dummy secret), substrings the error must contain)
 CASES = [
@@ -68,7 +70,40 @@ CASES = [
     ("hpa-without-metrics", {}, ["autoscaling.targetCPUUtilizationPercentage=null",
                                  "autoscaling.targetMemoryUtilizationPercentage=null"], True,
      ["autoscaling.targetCPUUtilizationPercentage", "autoscaling.targetMemoryUtilizationPercentage"]),
+    # php-fpm listens on loopback only: the TCP healthcheck option is gone
+    ("php-healthcheck-tcp-socket", {"php": {"healthcheck": {"type": "tcpSocket"}}}, [], True,
+     ["php.healthcheck", "type"]),
+    ("bad-topology-spread-mode", {"topologySpread": {"whenUnsatisfiable": "Sometimes"}}, [], True,
+     ["topologySpread.whenUnsatisfiable"]),
+    ("bad-size-limit", {"php": {"sizeLimits": {"tmp": "1 GB"}}}, [], True,
+     ["php.sizeLimits.tmp"]),
+    ("bad-pdb-max-unavailable", {"pdb": {"minAvailable": None, "maxUnavailable": "half"}}, [], True,
+     ["pdb.maxUnavailable"]),
 ]
+
+# Security contexts that would undo the restricted profile, for each container security context
+# value (the Jobs and the test pod use php's), and the moving tag `latest` for each image value:
+# refused by the schema, naming the field.
+SECURITY_CONTEXTS = ["php.containerSecurityContext", "nginx.containerSecurityContext",
+                     "pgbouncer.containerSecurityContext"]
+REFUSED_CONTEXT_VALUES = [("runAsUser", 0), ("runAsNonRoot", False), ("allowPrivilegeEscalation", True),
+                          ("privileged", True)]
+IMAGES = ["php.image", "nginx.image", "pgbouncer.image"]
+
+
+def _nested(path: str, value) -> dict:
+    out = value
+    for part in reversed(path.split(".")):
+        out = {part: out}
+    return out
+
+
+CASES += [
+    (f"{context}.{field}={str(value).lower()}", _nested(f"{context}.{field}", value), [], True,
+     [f"{context}.{field}"])
+    for context in SECURITY_CONTEXTS for field, value in REFUSED_CONTEXT_VALUES
+]
+CASES += [(f"{image}.tag=latest", _nested(f"{image}.tag", "latest"), [], True, [f"{image}.tag"]) for image in IMAGES]
 
 
 @pytest.mark.parametrize("values, sets, base, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -76,6 +111,22 @@ def test_bad_values_fail_naming_the_field(values, sets, base, expected):
     error = render_error(values, sets, base=base)
     for fragment in expected:
         assert fragment in error, f"{fragment!r} not in:\n{error}"
+
+
+def test_refused_values_are_refused_for_their_own_reason():
+    """The same values one step away from the refused ones render: the refusals are that precise."""
+    values = {"php": {"image": {"tag": "latest-build"}, "containerSecurityContext": {"runAsUser": 1000}},
+              "nginx": {"image": {"tag": "v1-latest"}, "containerSecurityContext": {"privileged": False}}}
+    error = helm_template(values)
+    assert error.returncode == 0, error.stderr
+
+
+def test_image_tag_pattern_unchanged():
+    """The collection's image-reference parser test compares the tag pattern string itself."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    tag = schema["definitions"]["image"]["properties"]["tag"]
+    assert tag["anyOf"][0]["pattern"] == "^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
+    assert tag["not"] == {"const": "latest"}
 
 
 def test_plain_job_check_holds_with_show_only():

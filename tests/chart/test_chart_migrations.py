@@ -24,14 +24,19 @@ def test_migration_hook_job(default_docs, pod):
     assert pod_spec["automountServiceAccountToken"] is False
     assert pod_spec["securityContext"] == pod["securityContext"]
     migrate = container(pod_spec, "migrate")
-    assert migrate["command"] == ["php", "artisan", "migrate", "--force"]
+    # args, not command: the image's entrypoint (which reads the *_FILE secrets) runs first
+    assert migrate["args"] == ["php", "artisan", "migrate", "--force"]
+    assert "command" not in migrate
     php = container(pod, "php-fpm")
     assert migrate["securityContext"] == php["securityContext"]
     assert migrate["securityContext"]["readOnlyRootFilesystem"] is True
-    assert migrate["envFrom"] == php["envFrom"]  # same ConfigMap and Secret
+    assert migrate["envFrom"] == php["envFrom"]  # same ConfigMap
+    secret_env = {e["name"]: e["value"] for e in migrate["env"] if e["name"].endswith("_FILE")}
+    assert secret_env == {e["name"]: e["value"] for e in php["env"] if e["name"].endswith("_FILE")}
     assert migrate["volumeMounts"] == php["volumeMounts"]
     assert migrate["image"] == php["image"]
-    assert all("emptyDir" in v for v in pod_spec["volumes"])
+    assert {v["name"]: v for v in pod_spec["volumes"]} == {v["name"]: v for v in pod["volumes"]
+                                                          if not v["name"].startswith("nginx-")}
     assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "migrations"
 
 
@@ -47,11 +52,14 @@ def test_plain_job_for_the_prod_flow():
     assert job["metadata"]["name"] == f"{FULLNAME}-migrate-42"
     assert not HOOK_KEYS & set(job["metadata"].get("annotations", {}))
     migrate = container(_job_spec(job), "migrate")
-    # applied before the release upgrades the ConfigMap: the config is inline, the secret referenced
-    assert migrate["envFrom"] == [{"secretRef": {"name": FULLNAME}}]
+    # applied before the release upgrades the ConfigMap: the config is inline, the secret mounted
+    assert "envFrom" not in migrate
     env = {e["name"]: e["value"] for e in migrate["env"]}
     assert env["DB_HOST"] == "postgresql" and env["DB_CONNECTION"] == "pgsql" and env["APP_ENV"] == "production"
     assert "APP_KEY" not in env and "DB_PASSWORD" not in env
+    assert env["APP_KEY_FILE"] == "/run/secrets/backend/APP_KEY"
+    volumes = {v["name"]: v for v in _job_spec(job)["volumes"]}
+    assert volumes["app-secrets"]["secret"]["secretName"] == FULLNAME
     assert _job_spec(job)["serviceAccountName"] == "default"
 
 
@@ -74,7 +82,7 @@ def test_seed_only_when_enabled(default_docs):
     docs = render({"migrations": {"seed": {"enabled": True}}})
     seed = one(docs, "Job", f"{FULLNAME}-seed")
     migrate = one(docs, "Job", f"{FULLNAME}-migrate")
-    assert container(_job_spec(seed), "seed")["command"] == ["php", "artisan", "db:seed", "--force"]
+    assert container(_job_spec(seed), "seed")["args"] == ["php", "artisan", "db:seed", "--force"]
     assert seed["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
     assert int(seed["metadata"]["annotations"]["helm.sh/hook-weight"]) > int(
         migrate["metadata"]["annotations"]["helm.sh/hook-weight"])
@@ -85,7 +93,7 @@ def test_custom_migration_command_and_limits():
                                   "activeDeadlineSeconds": 120, "backoffLimit": 1}})
     job = one(docs, "Job")
     assert job["spec"]["activeDeadlineSeconds"] == 120 and job["spec"]["backoffLimit"] == 1
-    assert container(_job_spec(job), "migrate")["command"][-1] == "--step"
+    assert container(_job_spec(job), "migrate")["args"][-1] == "--step"
 
 
 def test_helm_test_pod(default_docs, pod):

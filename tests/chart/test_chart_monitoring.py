@@ -21,13 +21,14 @@ def test_present_with_crds(deployment):
     assert sm["apiVersion"] == "monitoring.coreos.com/v1"
     assert sm["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
     assert sm["spec"]["namespaceSelector"] == {"matchNames": ["web"]}
+    # nginx's metrics port, not the web port (which answers 404 for /metrics)
     assert sm["spec"]["endpoints"] == [
-        {"port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s", "scheme": "http"}
+        {"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s", "scheme": "http"}
     ]
     service = one(docs, "Service")
     # the ServiceMonitor selects the Service by its labels, and scrapes a port the Service names
     assert sm["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
-    assert "http" in [p["name"] for p in service["spec"]["ports"]]
+    assert {"name": "metrics", "port": 9113, "targetPort": "metrics", "protocol": "TCP"} in service["spec"]["ports"]
     one(docs, "PrometheusRule", FULLNAME)
 
 

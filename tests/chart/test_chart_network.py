@@ -17,6 +17,7 @@ DNS = {
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
 HTTP = [{"port": 8080, "protocol": "TCP"}]
+METRICS = [{"port": 9113, "protocol": "TCP"}]
 
 
 def _np(docs):
@@ -36,7 +37,8 @@ def test_policy_selects_web_and_job_pods_only(default_docs):
 def test_ingress_only_from_ingress_controller_prometheus_and_test_pod(default_docs):
     rules = _np(default_docs)["ingress"]
     assert rules[0] == {"from": [INGRESS_CONTROLLER], "ports": HTTP}
-    assert rules[1] == {"from": [PROMETHEUS], "ports": HTTP}
+    # Prometheus on the metrics port only
+    assert rules[1] == {"from": [PROMETHEUS], "ports": METRICS}
     test_peer = {"podSelector": {"matchLabels": {
         "app.kubernetes.io/name": "backend", "app.kubernetes.io/instance": "shop",
         "app.kubernetes.io/component": "test"}}}

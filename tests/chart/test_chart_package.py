@@ -179,9 +179,9 @@ def test_every_pod_is_restricted(full_docs, default_docs):
 
 
 def test_restricted_check_catches_a_violation():
-    docs = render({"nginx": {"containerSecurityContext": {"allowPrivilegeEscalation": True}}})
+    docs = render({"nginx": {"containerSecurityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}})
     violations = [v for where, spec in pod_specs(docs) for v in _restricted_violations(where, spec)]
-    assert violations == [f"Deployment/{FULLNAME}/nginx: allowPrivilegeEscalation"]
+    assert violations == [f"Deployment/{FULLNAME}/nginx: capabilities.add"]
 
 
 @pytest.fixture(scope="module")

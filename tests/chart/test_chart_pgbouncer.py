@@ -93,21 +93,31 @@ def test_no_secret_in_any_configmap(on_docs):
         text = str(configmap["data"])
         assert not [s for s in secrets if s in text], configmap["metadata"]["name"]
     pod = _pod(on_docs)
-    for name, variable in (("pgbouncer", "DB_PASSWORD"), ("exporter", "PGPASSWORD")):
-        env = {e["name"]: e for e in container(pod, name)["env"]}
-        assert env[variable]["valueFrom"] == {"secretKeyRef": {"name": FULLNAME, "key": "DB_PASSWORD"}}
-    # the password file goes to a writable emptyDir, the config is mounted read-only
+    # the password is a file of the Secret, never an environment variable
+    env = {e["name"]: e for e in container(pod, "pgbouncer")["env"]}
+    assert env["DB_PASSWORD_FILE"]["value"] == "/run/secrets/backend/DB_PASSWORD"
+    assert "DB_PASSWORD" not in env
+    for c in pod["containers"]:
+        assert not [e for e in c.get("env", []) if "valueFrom" in e], c["name"]
+        assert "envFrom" not in c, c["name"]
+    # the exporter holds no password at all: pg_hba.conf trusts its loopback login (below)
+    assert [e["name"] for e in container(pod, "exporter")["env"]] == ["PGBOUNCER_EXPORTER_CONNECTION_STRING", "PGUSER"]
+    # the auth file goes to a writable emptyDir, the config and the Secret are mounted read-only
     mounts = {m["mountPath"]: m for m in container(pod, "pgbouncer")["volumeMounts"]}
     assert mounts["/etc/pgbouncer"]["readOnly"] is True
+    assert mounts["/run/secrets/backend"]["readOnly"] is True
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert volumes[mounts["/run/pgbouncer"]["name"]] == {"name": "run", "emptyDir": {}}
+    assert volumes[mounts["/run/pgbouncer"]["name"]] == {"name": "run", "emptyDir": {"sizeLimit": "8Mi"}}
+    secret = volumes[mounts["/run/secrets/backend"]["name"]]["secret"]
+    assert secret["secretName"] == FULLNAME
+    assert secret["items"] == [{"key": "DB_PASSWORD", "path": "DB_PASSWORD"}]
 
 
 def test_existing_secret_is_referenced():
     values = _on() | {"secrets": {"existingSecret": "vault-backend", "appKey": "", "dbPassword": ""}}
     pod = _pod(render(values))
-    env = {e["name"]: e for e in container(pod, "pgbouncer")["env"]}
-    assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "vault-backend"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["app-secrets"]["secret"]["secretName"] == "vault-backend"
 
 
 def test_secret_or_config_change_rolls_the_pods():
@@ -131,6 +141,17 @@ def test_pool_settings_default(on_docs):
     assert settings["query_wait_timeout"] == "10"
     assert settings["auth_file"] == "/run/pgbouncer/userlist.txt"
     assert settings["stats_users"] == "laravel"
+    assert (settings["auth_type"], settings["auth_hba_file"]) == ("hba", "/etc/pgbouncer/pg_hba.conf")
+
+
+def test_hba_trusts_only_the_exporter_on_loopback(on_docs):
+    hba = one(on_docs, "ConfigMap", PGBOUNCER)["data"]["pg_hba.conf"]
+    rules = [line.split() for line in hba.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert rules == [
+        ["host", "pgbouncer", "laravel", "127.0.0.1/32", "trust"],
+        ["host", "all", "all", "0.0.0.0/0", "scram-sha-256"],
+        ["host", "all", "all", "::/0", "scram-sha-256"],
+    ]
 
 
 def test_pool_settings_from_values():
@@ -182,11 +203,14 @@ def test_network_policy_off():
 def test_security_context(on_docs):
     pod = _pod(on_docs)
     assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["fsGroup"] == 10001
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False
     for c in pod["containers"]:
         context = c["securityContext"]
-        assert context["runAsUser"] == 999 and context["runAsNonRoot"] is True, c["name"]
+        # a support image: UID/GID >= 10000, clear of host users (checkov CKV_K8S_40)
+        assert (context["runAsUser"], context["runAsGroup"]) == (10001, 10001), c["name"]
+        assert context["runAsNonRoot"] is True, c["name"]
         assert context["allowPrivilegeEscalation"] is False, c["name"]
         assert context["readOnlyRootFilesystem"] is True, c["name"]
         assert context["capabilities"]["drop"] == ["ALL"], c["name"]

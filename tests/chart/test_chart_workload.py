@@ -40,6 +40,7 @@ def test_default_objects(default_docs):
             ("HorizontalPodAutoscaler", FULLNAME),
             ("Job", f"{FULLNAME}-migrate"),
             ("NetworkPolicy", FULLNAME),
+            ("NetworkPolicy", f"{FULLNAME}-test-connection"),
             ("Pod", f"{FULLNAME}-test-connection"),
             ("PodDisruptionBudget", FULLNAME),
             ("Secret", FULLNAME),
@@ -63,15 +64,35 @@ def test_every_object_carries_standard_labels_and_namespace(default_docs):
 
 def test_two_containers(pod):
     assert [c["name"] for c in pod["containers"]] == ["php-fpm", "nginx"]
-    assert container(pod, "nginx")["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
-    assert container(pod, "php-fpm")["ports"][0]["containerPort"] == 9000
+    # the web port, and a port of its own for /metrics (Prometheus only)
+    assert container(pod, "nginx")["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9113, "protocol": "TCP"},
+    ]
+
+
+def test_php_fpm_declares_no_port(pod):
+    """php-fpm listens on loopback only: nothing outside the pod may reach FastCGI."""
+    assert "ports" not in container(pod, "php-fpm")
+
+
+def test_metrics_port_follows_values():
+    docs = render({"nginx": {"metricsPort": 9200}, "service": {"metricsPort": 9300}})
+    spec = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert {"name": "metrics", "containerPort": 9200, "protocol": "TCP"} in container(spec, "nginx")["ports"]
+    ports = one(docs, "Service")["spec"]["ports"]
+    assert {"name": "metrics", "port": 9300, "targetPort": "metrics", "protocol": "TCP"} in ports
+    rules = one(docs, "NetworkPolicy", FULLNAME)["spec"]["ingress"]
+    assert rules[1]["ports"] == [{"port": 9200, "protocol": "TCP"}]
 
 
 @pytest.mark.parametrize(
     "name, requests, limits",
     [
-        ("php-fpm", {"cpu": "250m", "memory": "256Mi"}, {"cpu": "1000m", "memory": "512Mi"}),
-        ("nginx", {"cpu": "100m", "memory": "128Mi"}, {"cpu": "500m", "memory": "256Mi"}),
+        ("php-fpm", {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
+         {"cpu": "1000m", "memory": "512Mi", "ephemeral-storage": "1Gi"}),
+        ("nginx", {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+         {"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "512Mi"}),
     ],
 )
 def test_resources(pod, name, requests, limits):
@@ -83,7 +104,7 @@ def test_qos_burstable(pod):
     """Every container has requests and limits, and requests != limits (Burstable, not Guaranteed)."""
     for c in pod["containers"]:
         req, lim = c["resources"]["requests"], c["resources"]["limits"]
-        assert set(req) == set(lim) == {"cpu", "memory"}, c["name"]
+        assert set(req) == set(lim) == {"cpu", "memory", "ephemeral-storage"}, c["name"]
         assert req != lim, c["name"]
         assert _quantity_cpu(req["cpu"]) < _quantity_cpu(lim["cpu"]), c["name"]
         assert _quantity_mem(req["memory"]) < _quantity_mem(lim["memory"]), c["name"]
@@ -187,7 +208,13 @@ def test_selector_matches_pod_labels_and_service(default_docs, deployment):
     service = one(default_docs, "Service")
     assert service["spec"]["selector"] == selector
     assert service["spec"]["type"] == "ClusterIP"
-    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
+        {"name": "metrics", "port": 9113, "targetPort": "metrics", "protocol": "TCP"},
+    ]
+    # the metrics port only while metrics are on (the Ingress keeps routing to `http`)
+    ports = one(render({"metrics": {"enabled": False}}), "Service")["spec"]["ports"]
+    assert [p["name"] for p in ports] == ["http"]
 
 
 def test_job_and_test_pods_stay_out_of_the_service(default_docs, deployment):
@@ -208,20 +235,25 @@ def test_probes_distinct_and_readiness_more_frequent(pod):
     assert nginx["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert nginx["readinessProbe"]["periodSeconds"] == 5
     assert nginx["livenessProbe"]["periodSeconds"] == 15
-    script = ["/usr/local/bin/php-fpm-healthcheck"]
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert php[probe]["exec"]["command"] == script, probe
+    # liveness asks php-fpm's master (busy workers do not restart the pod); readiness and
+    # startup ping through a worker
+    assert php["livenessProbe"]["exec"]["command"] == ["/usr/local/bin/php-fpm-healthcheck", "--liveness"]
+    assert php["readinessProbe"]["exec"]["command"] == ["/usr/local/bin/php-fpm-healthcheck"]
+    assert php["startupProbe"]["exec"]["command"] == ["/usr/local/bin/php-fpm-healthcheck"]
     assert php["readinessProbe"]["periodSeconds"] == 5
     assert php["livenessProbe"]["periodSeconds"] == 15
     assert "startupProbe" not in nginx
 
 
-def test_php_probe_tcp_socket_choice():
-    docs = render({"php": {"healthcheck": {"type": "tcpSocket"}}})
+def test_php_probe_commands_from_values():
+    docs = render({"php": {"healthcheck": {"livenessCommand": ["/bin/alive"], "readinessCommand": ["/bin/ready", "-q"]}}})
     php = container(one(docs, "Deployment")["spec"]["template"]["spec"], "php-fpm")
+    assert php["livenessProbe"] == {**php["livenessProbe"], "exec": {"command": ["/bin/alive"]}}
+    assert php["readinessProbe"]["exec"] == {"command": ["/bin/ready", "-q"]}
+    assert php["startupProbe"]["exec"] == {"command": ["/bin/ready", "-q"]}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert php[probe]["tcpSocket"] == {"port": "fastcgi"}, probe
-        assert "exec" not in php[probe], probe
+        assert set(php[probe]) - {"exec"} <= {"initialDelaySeconds", "periodSeconds", "timeoutSeconds",
+                                             "failureThreshold", "successThreshold"}, probe
 
 
 def test_probes_can_be_disabled():
@@ -234,20 +266,35 @@ def test_probes_can_be_disabled():
 
 def test_writable_paths_are_emptydirs(pod):
     volumes = {v["name"]: v for v in pod["volumes"]}
-    php_mounts = {m["mountPath"]: m["name"] for m in container(pod, "php-fpm")["volumeMounts"]}
+    php_mounts = {m["mountPath"]: m["name"] for m in container(pod, "php-fpm")["volumeMounts"]
+                  if not m.get("readOnly")}
     assert set(php_mounts) == PHP_MOUNTS
     nginx_mounts = {m["mountPath"]: m["name"] for m in container(pod, "nginx")["volumeMounts"]}
     assert set(nginx_mounts) == {"/tmp", "/tmp/nginx"}
     for name in list(php_mounts.values()) + list(nginx_mounts.values()):
-        assert volumes[name] == {"name": name, "emptyDir": {}}
+        assert set(volumes[name]) == {"name", "emptyDir"}, name
+        assert set(volumes[name]["emptyDir"]) == {"sizeLimit"}, name
     # no volume shared between the two containers' writable paths
     assert not set(php_mounts.values()) & set(nginx_mounts.values())
 
 
-def test_env_from_configmap_and_secret(default_docs, pod):
+def test_env_from_configmap_and_secret_as_files(default_docs, pod):
     php = container(pod, "php-fpm")
-    assert php["envFrom"] == [{"configMapRef": {"name": FULLNAME}}, {"secretRef": {"name": FULLNAME}}]
+    assert php["envFrom"] == [{"configMapRef": {"name": FULLNAME}}]
     assert "envFrom" not in container(pod, "nginx")
+    # the Secret as read-only files, named by <NAME>_FILE; never an environment variable
+    env = {e["name"]: e for e in php["env"]}
+    assert env["APP_KEY_FILE"] == {"name": "APP_KEY_FILE", "value": "/run/secrets/backend/APP_KEY"}
+    assert env["DB_PASSWORD_FILE"] == {"name": "DB_PASSWORD_FILE", "value": "/run/secrets/backend/DB_PASSWORD"}
+    assert not [e for e in php["env"] if "valueFrom" in e]
+    mounts = {m["mountPath"]: m for m in php["volumeMounts"]}
+    assert mounts["/run/secrets/backend"] == {"name": "app-secrets", "mountPath": "/run/secrets/backend",
+                                              "readOnly": True}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["app-secrets"]["secret"] == {
+        "secretName": FULLNAME, "defaultMode": 0o440,
+        "items": [{"key": "APP_KEY", "path": "APP_KEY"}, {"key": "DB_PASSWORD", "path": "DB_PASSWORD"}]}
+    assert "app-secrets" not in [m["name"] for m in container(pod, "nginx")["volumeMounts"]]
     data = one(default_docs, "ConfigMap")["data"]
     assert data == {
         "APP_ENV": "production",

@@ -40,21 +40,22 @@ DB_SSLMODE: {{ ternary "disable" .Values.database.sslmode .Values.pgbouncer.enab
 
 {{/* Variable names the chart sets itself; app.extraEnv may not redefine them. */}}
 {{- define "backend.reservedEnv" -}}
-APP_ENV APP_DEBUG APP_URL LOG_CHANNEL LOG_STDERR_FORMATTER LOG_LEVEL DB_CONNECTION DB_HOST DB_PORT DB_DATABASE DB_USERNAME DB_SSLMODE APP_KEY DB_PASSWORD PHP_FPM_REQUEST_TERMINATE_TIMEOUT PHP_FPM_PROCESS_CONTROL_TIMEOUT
+APP_ENV APP_DEBUG APP_URL LOG_CHANNEL LOG_STDERR_FORMATTER LOG_LEVEL DB_CONNECTION DB_HOST DB_PORT DB_DATABASE DB_USERNAME DB_SSLMODE APP_KEY DB_PASSWORD APP_KEY_FILE DB_PASSWORD_FILE PHP_FPM_REQUEST_TERMINATE_TIMEOUT PHP_FPM_PROCESS_CONTROL_TIMEOUT
+{{- end -}}
+
+{{/* Secret keys the php containers read, as files (backend.secrets.*). */}}
+{{- define "backend.php.secretKeys" -}}
+APP_KEY DB_PASSWORD
 {{- end -}}
 
 {{/*
-envFrom of a php container: the ConfigMap (unless inline) and the Secret.
-Usage: include "backend.php.envFrom" (dict "context" $ "inline" false)
+envFrom of a php container reading the ConfigMap (the web pods and the hook Jobs; a plain Job
+gets the same variables inline). The Secret is not in the environment: it is mounted as files.
 */}}
 {{- define "backend.php.envFrom" -}}
 envFrom:
-  {{- if not .inline }}
   - configMapRef:
-      name: {{ include "backend.configMapName" .context }}
-  {{- end }}
-  - secretRef:
-      name: {{ include "backend.secretName" .context }}
+      name: {{ include "backend.configMapName" . }}
 {{- end -}}
 
 {{/* The ConfigMap's variables as `env` list items, for a plain Job. */}}

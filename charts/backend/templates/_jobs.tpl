@@ -36,11 +36,11 @@ metadata:
   namespace: {{ $.Release.Namespace | quote }}
   labels:
     {{- include "backend.migrations.labels" $ | nindent 4 }}
-  {{- $hookAnnotations := dict }}
+  {{- $annotations := include "backend.checkov.lowUidSkip" $ | fromYaml }}
   {{- if $hook }}
-  {{- $hookAnnotations = dict "helm.sh/hook" "post-install,post-upgrade" "helm.sh/hook-weight" (toString .weight) "helm.sh/hook-delete-policy" "before-hook-creation" }}
+  {{- $annotations = merge $annotations (dict "helm.sh/hook" "post-install,post-upgrade" "helm.sh/hook-weight" (toString .weight) "helm.sh/hook-delete-policy" "before-hook-creation") }}
   {{- end }}
-  {{- with include "backend.annotations" (dict "context" $ "extra" $hookAnnotations) }}
+  {{- with include "backend.annotations" (dict "context" $ "extra" $annotations) }}
   {{- . | nindent 2 }}
   {{- end }}
 spec:
@@ -69,25 +69,20 @@ spec:
       {{- end }}
       securityContext:
         {{- toYaml $.Values.podSecurityContext | nindent 8 }}
-      {{- with $.Values.priorityClassName }}
-      priorityClassName: {{ . | quote }}
-      {{- end }}
-      {{- with $.Values.nodeSelector }}
-      nodeSelector:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      {{- with $.Values.tolerations }}
-      tolerations:
-        {{- toYaml . | nindent 8 }}
+      {{- with include "backend.pod.scheduling" $ | trim }}
+      {{- . | nindent 6 }}
       {{- end }}
       containers:
         - name: {{ .kind }}
           image: {{ include "backend.image" (dict "image" $.Values.php.image "context" $) | quote }}
           imagePullPolicy: {{ $.Values.php.image.pullPolicy }}
-          command:
+          # args, not command: the image's entrypoint runs first (it reads the *_FILE secrets
+          # and prepares storage/), then execs the command.
+          args:
             {{- toYaml .command | nindent 12 }}
-          {{- include "backend.php.envFrom" (dict "context" $ "inline" (not $hook)) | nindent 10 }}
-          {{- if or (not $hook) $.Values.pgbouncer.enabled }}
+          {{- if $hook }}
+          {{- include "backend.php.envFrom" $ | nindent 10 }}
+          {{- end }}
           env:
             {{- if not $hook }}
             {{- include "backend.php.inlineEnv" $ | trim | nindent 12 }}
@@ -95,13 +90,15 @@ spec:
             {{- if $.Values.pgbouncer.enabled }}
             {{- include "backend.job.directDatabaseEnv" $ | nindent 12 }}
             {{- end }}
-          {{- end }}
+            {{- include "backend.secrets.fileEnv" (dict "context" $ "keys" (splitList " " (include "backend.php.secretKeys" $))) | trim | nindent 12 }}
           resources:
             {{- toYaml $m.resources | nindent 12 }}
           securityContext:
             {{- toYaml $.Values.php.containerSecurityContext | nindent 12 }}
           volumeMounts:
             {{- include "backend.php.volumeMounts" $ | nindent 12 }}
+            {{- include "backend.secrets.volumeMount" $ | nindent 12 }}
       volumes:
-        {{- include "backend.php.volumes" $ | nindent 8 }}
+        {{- include "backend.php.volumes" $ | trim | nindent 8 }}
+        {{- include "backend.secrets.volume" (dict "context" $ "keys" (splitList " " (include "backend.php.secretKeys" $))) | nindent 8 }}
 {{- end -}}

@@ -29,6 +29,12 @@ policies need exactly the same, so a change of networkPolicy.database reaches bo
   ports:
     - port: {{ $np.database.port }}
       protocol: TCP
+{{ include "backend.networkPolicy.dnsEgress" . }}
+{{- end -}}
+
+{{/* Egress rule to the cluster DNS (UDP and TCP), for every policy of the chart. */}}
+{{- define "backend.networkPolicy.dnsEgress" -}}
+{{- $np := .Values.networkPolicy -}}
 - to:
     {{- include "backend.networkPolicy.peer" $np.dns | nindent 4 }}
   ports:

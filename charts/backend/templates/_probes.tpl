@@ -12,14 +12,12 @@ failureThreshold: {{ .failureThreshold }}
 successThreshold: {{ default 1 .successThreshold }}
 {{- end -}}
 
-{{/* Handler of the php-fpm probes (exec script, or TCP connect on the FastCGI port). */}}
+{{/*
+Handler of a php-fpm probe: always exec, php-fpm listening on loopback only (the kubelet's
+TCP/HTTP probes go to the pod IP). Usage: include "backend.php.probeHandler" .Values.php.healthcheck.livenessCommand
+*/}}
 {{- define "backend.php.probeHandler" -}}
-{{- if eq .Values.php.healthcheck.type "exec" -}}
 exec:
   command:
-    {{- toYaml .Values.php.healthcheck.command | nindent 4 }}
-{{- else -}}
-tcpSocket:
-  port: fastcgi
-{{- end -}}
+    {{- toYaml . | nindent 4 }}
 {{- end -}}

@@ -63,6 +63,38 @@ Included by the Deployment and the migration Job, so they also hold for
 {{- $errors = append $errors (printf "database.sslmode=%s needs a CA file, which the chart does not give PgBouncer (pgbouncer.enabled=true): use require (encrypted, unverified) or turn PgBouncer off" $v.database.sslmode) -}}
 {{- end -}}
 
+{{- /* images.requireDigest: every image in use pinned by digest (a tag can be moved). */ -}}
+{{- if $v.images.requireDigest -}}
+{{- $images := list (list "php.image" $v.php.image) (list "nginx.image" $v.nginx.image) -}}
+{{- if $v.pgbouncer.enabled -}}
+{{- $images = append $images (list "pgbouncer.image" $v.pgbouncer.image) -}}
+{{- end -}}
+{{- range $images -}}
+{{- if not (index . 1).digest -}}
+{{- $errors = append $errors (printf "%s.digest is required (images.requireDigest=true): pin the image by digest (sha256:<64 hex>), a tag (%s) can be moved" (index . 0) (include "backend.image" (dict "image" (index . 1) "context" $))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* PodDisruptionBudgets: exactly one of minAvailable and maxUnavailable. */ -}}
+{{- $budgets := list -}}
+{{- if $v.pdb.enabled -}}
+{{- $budgets = append $budgets (list "pdb" $v.pdb) -}}
+{{- if $v.pgbouncer.enabled -}}
+{{- $budgets = append $budgets (list "pgbouncer.pdb" $v.pgbouncer.pdb) -}}
+{{- end -}}
+{{- end -}}
+{{- range $budgets -}}
+{{- $name := index . 0 -}}
+{{- $min := (index . 1).minAvailable -}}
+{{- $max := (index . 1).maxUnavailable -}}
+{{- if and (kindIs "invalid" $min) (kindIs "invalid" $max) -}}
+{{- $errors = append $errors (printf "%s.minAvailable and %s.maxUnavailable are both null: set exactly one of them" $name $name) -}}
+{{- else if and (not (kindIs "invalid" $min)) (not (kindIs "invalid" $max)) -}}
+{{- $errors = append $errors (printf "%s.minAvailable (%v) and %s.maxUnavailable (%v) are mutually exclusive (a PodDisruptionBudget takes one): set the other to null" $name $min $name $max) -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* A plain migration Job needs a unique name per run: a Job's pod template is immutable. */ -}}
 {{- if and $v.migrations.enabled (not $v.migrations.hook) (eq (toString $v.migrations.nameSuffix) "") -}}
 {{- $errors = append $errors "migrations.nameSuffix is required when migrations.hook=false (e.g. the release revision): a plain Job cannot be changed once created, so each run needs a new name" -}}
