@@ -7,6 +7,14 @@ set -eu
 
 mkdir -p /tmp/nginx
 
+# Listen on IPv6 too where the pod has it (an IPv6-only or dual-stack cluster); binding [::]
+# where the kernel has no IPv6 would stop nginx, so the lines exist only then.
+rm -f /tmp/nginx/listen-ipv6-*.conf
+if [ -f /proc/net/if_inet6 ]; then
+    printf 'listen [::]:8080 default_server;\n' > /tmp/nginx/listen-ipv6-8080.conf
+    printf 'listen [::]:9113;\n' > /tmp/nginx/listen-ipv6-9113.conf
+fi
+
 # Allow `docker run IMAGE -T` style invocations: options go to nginx.
 if [ "${1#-}" != "$1" ]; then
     set -- nginx "$@"

@@ -13,9 +13,26 @@
 #   LARAVEL_CACHE_ON_START   "true": run `php artisan optimize` (config, events, routes, views
 #                            cached from the pod's own environment) before the command
 #                            (default false)
+#   APP_KEY_FILE, DB_PASSWORD_FILE
+#                            files holding APP_KEY and DB_PASSWORD (the chart mounts its Secret
+#                            so): read into the command's environment, so that no pod spec
+#                            carries them
 set -eu
 
 APP_ROOT="${APP_ROOT:-/var/www/html}"
+
+for name in APP_KEY DB_PASSWORD; do
+    eval "file=\${${name}_FILE:-}"
+    if [ -n "$file" ]; then
+        if [ ! -r "$file" ]; then
+            echo "laravel-entrypoint: ${name}_FILE=$file cannot be read" >&2
+            exit 1
+        fi
+        # The value is not parsed again: a command substitution in double quotes stays as it is.
+        eval "export $name=\"\$(cat \"\$file\")\""
+        unset "${name}_FILE"
+    fi
+done
 
 for dir in storage/app/public storage/framework/cache/data storage/framework/sessions \
            storage/framework/views storage/logs bootstrap/cache; do

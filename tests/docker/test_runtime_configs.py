@@ -176,7 +176,9 @@ class Stack:
         self.root = Path(tempfile.mkdtemp(prefix="laravel-ops-stack-"))
         os.chmod(self.root, 0o755)
         self.fpm_port = _free_port()
+        self.fpm_status_port = _free_port()
         self.http_port = _free_port()
+        self.metrics_port = _free_port()
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
 
@@ -212,7 +214,9 @@ class Stack:
         (conf_dir / "nginx.conf").write_text(main)
         site = (DOCKER_DIR / "nginx" / "default.conf").read_text()
         site = _replace(site, "listen 8080 ", f"listen {self.http_port} ", "default.conf")
+        site = _replace(site, "listen 9113;", f"listen {self.metrics_port};", "default.conf")
         site = _replace(site, "127.0.0.1:9000", f"127.0.0.1:{self.fpm_port}", "default.conf")
+        site = _replace(site, "127.0.0.1:9001", f"127.0.0.1:{self.fpm_status_port}", "default.conf")
         site = _replace(site, "root /var/www/html/public;", f"root {www};", "default.conf")
         (conf_dir / "conf.d" / "default.conf").write_text(site)
         nginx_conf_dir = Path(os.path.realpath(nginx or "/usr/sbin/nginx")).parent.parent / "etc" / "nginx"
@@ -233,6 +237,7 @@ class Stack:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PHP_FPM_LISTEN": f"127.0.0.1:{self.fpm_port}",
+            "PHP_FPM_STATUS_LISTEN": f"127.0.0.1:{self.fpm_status_port}",
             "PHP_FPM_REQUEST_TERMINATE_TIMEOUT": "30",
             "PHP_FPM_PROCESS_CONTROL_TIMEOUT": "40",
             "TEST_APP_DIR": str(self.app_dir),
@@ -489,6 +494,47 @@ def test_healthcheck_contract(stack):
     assert _healthcheck(stack, PHP_FPM_HEALTHCHECK_ADDRESS="not an address").returncode == 64
 
 
+def test_metrics_are_served_on_their_own_port_only(stack):
+    assert _get(stack.http_port, "/metrics")[0] == 404, "the web port (Service, Ingress) hides /metrics"
+    status, headers, body = _get(stack.metrics_port, "/metrics")
+    assert status == 200
+    assert b"test_store" in body
+    for path in ("/", "/work", "/fpm-status", "/nginx-health"):
+        assert _get(stack.metrics_port, path)[0] == 404, f"{path} on the metrics port"
+
+
+def test_liveness_answers_while_every_worker_is_busy(stack):
+    """Readiness pings through the workers and fails when all are busy; liveness asks the status
+    listener, which still answers, so the kubelet does not restart a pod at peak load."""
+    workers = int(re.search(r"^pm\.max_children = (\d+)", (DOCKER_DIR / "php-fpm" / "www.conf").read_text(),
+                            re.MULTILINE).group(1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        busy = [pool.submit(_get, stack.http_port, "/slow?ms=4000", timeout=30) for _ in range(workers)]
+        time.sleep(1.0)
+        readiness = _healthcheck(stack, PHP_FPM_HEALTHCHECK_TIMEOUT="1")
+        liveness = _healthcheck(stack, "--liveness", PHP_FPM_STATUS_LISTEN=f"127.0.0.1:{stack.fpm_status_port}",
+                                PHP_FPM_HEALTHCHECK_TIMEOUT="1")
+        status_through_nginx = _get(stack.http_port, "/fpm-status?json")
+        assert all(future.result()[0] == 200 for future in busy)
+    pool_status = json.loads(status_through_nginx[2])
+    print(f"\n{workers} slow requests: readiness exit {readiness.returncode}, liveness exit {liveness.returncode}, "
+          f"active {pool_status['active processes']}, listen queue {pool_status['listen queue']}")
+    assert readiness.returncode == 2, readiness.stderr
+    assert liveness.returncode == 0, liveness.stderr
+    assert status_through_nginx[0] == 200, "the pool's status answers through nginx while the workers are busy"
+
+
+def test_the_images_keep_fastcgi_on_loopback():
+    for dockerfile in ("Dockerfile", "Dockerfile.debian"):
+        text = (DOCKER_DIR / dockerfile).read_text()
+        assert "PHP_FPM_LISTEN=127.0.0.1:9000" in text, dockerfile
+        assert "PHP_FPM_STATUS_LISTEN=127.0.0.1:9001" in text, dockerfile
+        assert not re.search(r"^EXPOSE .*\b900[01]\b", text, re.MULTILINE), dockerfile
+    www = (DOCKER_DIR / "php-fpm" / "www.conf").read_text()
+    assert re.search(r"^listen = \$\{PHP_FPM_LISTEN\}$", www, re.MULTILINE)
+    assert re.search(r"^pm\.status_listen = \$\{PHP_FPM_STATUS_LISTEN\}$", www, re.MULTILINE)
+
+
 def test_healthcheck_times_out_on_a_silent_listener(stack):
     # Accepts connections (kernel backlog) but never answers, like a saturated pool.
     with socket.socket() as silent:
@@ -527,7 +573,7 @@ def test_metrics_aggregate_across_php_fpm_workers(stack):
     assert len(pids) > 1, "the requests were served by several workers"
 
     time.sleep(0.3)  # observations are stored after fastcgi_finish_request
-    status, headers, body = _get(stack.http_port, "/metrics")
+    status, headers, body = _get(stack.metrics_port, "/metrics")
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
     samples = _parse_exposition(body.decode())

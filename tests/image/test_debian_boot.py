@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from image_helpers import (APP_DIR, DOCKER_DIR, DOCKERFILE, HERE, build, http_get, image_size, inspect,
+from image_helpers import (APP_DIR, DOCKER_DIR, DOCKERFILE, build, http_get, image_size, inspect,
                            layout_context, require_base_image, require_engine, run, tree_hash, wait_for)
 
 DB = {"DB_DATABASE": "laravel", "DB_USERNAME": "laravel", "DB_PASSWORD": "boot-check-only"}

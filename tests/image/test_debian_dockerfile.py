@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from image_helpers import APP_DIR, DOCKER_DIR, DOCKERFILE, HERE, REPO, SCRIPTS, base_image, run, skip
+from image_helpers import APP_DIR, DOCKER_DIR, DOCKERFILE, REPO, SCRIPTS, base_image, run, skip
 
 ALPINE = DOCKER_DIR / "Dockerfile"
 SHIM = DOCKER_DIR / "debian" / "autoload-shim.php"
 # The images beside the application's, each built from docker/<name>/ on the same Debian base.
 SERVICE_IMAGES = ["postgresql", "pgbouncer"]
 SERVICE_DOCKERFILES = [DOCKER_DIR / name / "Dockerfile" for name in SERVICE_IMAGES]
-RUNTIME = {"php": ("33:33", "9000"), "nginx": ("101:101", "8080")}
+RUNTIME = {"php": ("33:33", None), "nginx": ("101:101", "8080 9113")}
 SHARED_FILES = [
     "docker/nginx/nginx.conf", "docker/nginx/default.conf", "docker/nginx/docker-entrypoint.sh",
     "docker/php/php.ini", "docker/php/php-fpm-healthcheck", "docker/php/docker-entrypoint.sh",

@@ -22,9 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from image_helpers import (
-    CACHE, REGISTRY, REPO, http_get, require_base_image, require_engine, require_registry, run, skip,
-)
+from image_helpers import REGISTRY, REPO, require_base_image, require_engine, require_registry, run
 
 REPOSITORIES = {"php": "laravel-ops-test/backend-php", "nginx": "laravel-ops-test/backend-nginx"}
 MANIFEST_TYPES = ", ".join([
@@ -134,7 +132,7 @@ def test_check_mode_on_a_new_tag_reports_the_build_and_pushes_nothing(playbook, 
 
 def test_first_run_builds_pushes_and_returns_the_digests(playbook, registry):
     report = playbook()
-    assert _changed(report) >= 3
+    assert _changed(report) >= 2, report["stats"]  # the build context, the build and push
     builds = _task_results(report, "Build and push the images the registry lacks")
     assert builds and all(result.get("changed") for result in builds)
     php, nginx = _facts(report)
