@@ -34,7 +34,7 @@ def _import_collection():
 
 
 _checks, _problems, _settings = _import_collection()
-ANSIBLE_TYPES = {'choice': 'str', 'bool': 'bool', 'int': 'int', 'image': 'dict', 'database': 'dict',
+ANSIBLE_TYPES = {'choice': 'str', 'bool': 'bool', 'int': 'int', 'int_or_percent': 'raw', 'image': 'dict', 'database': 'dict',
                  'chart_values': 'dict', 'path': 'path'}
 
 
@@ -58,6 +58,8 @@ def option_of(setting):
 def _chart_column(setting):
     words = {'value': '', 'is_set': ' (true when set)', 'when_set': ' (when set)', 'is_hooks': ' (mode is hooks)',
              'image': '', 'mapping': '', 'app_secret': ' (or the role\'s own `<backend_release_name>-app-secrets`)',
+             'pins_digests': ' (true where the policy pins images by digest, once deployed)',
+             'cleared': ' (null)',
              'merge': ''}
     cells = []
     for path, transform in setting.get('chart', ()):
@@ -164,7 +166,7 @@ def _option(name, option, indent):
                 lines.extend('%s      %s' % (pad, line) for line in wrapped[1:])
         elif key == 'description':
             lines.extend(_text(key, value, indent + 2))
-        elif isinstance(value, dict):
+        elif key in ('options', 'suboptions'):
             lines.append('%s  %s:' % (pad, key))
             for sub_name, sub in value.items():
                 lines.extend(_option(sub_name, sub, indent + 4))

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# Documented in pod_summary.yml and event_summary.yml beside this file.
+# Documented in pod_summary.yml, event_summary.yml and failing_containers.yml beside this file.
 
 
 def _container_state(status):
@@ -38,6 +38,23 @@ def pod_summary(pods):
     return lines
 
 
+def failing_containers(pods, limit=4):
+    """The containers that are not ready, as ``{pod, container, previous}``, the ones that restarted
+    first (their previous instance's log says why); at most ``limit``."""
+    found = []
+    for pod in pods or []:
+        name = (pod.get("metadata") or {}).get("name", "?")
+        for status in (pod.get("status") or {}).get("containerStatuses", []):
+            if not status.get("ready"):
+                restarts = status.get("restartCount", 0)
+                running = "running" in (status.get("state") or {})
+                found.append({"pod": name, "container": status.get("name", "?"),
+                              "label": "%s/%s" % (name, status.get("name", "?")),
+                              "previous": restarts > 0 and not running, "restarts": restarts})
+    found.sort(key=lambda entry: -entry["restarts"])
+    return [dict((k, v) for k, v in entry.items() if k != "restarts") for entry in found[:limit]]
+
+
 def _event_time(event):
     return event.get("lastTimestamp") or event.get("eventTime") or (event.get("metadata") or {}).get("creationTimestamp") or ""
 
@@ -52,4 +69,4 @@ def event_summary(events, limit=20):
 
 class FilterModule(object):
     def filters(self):
-        return {"pod_summary": pod_summary, "event_summary": event_summary}
+        return {"pod_summary": pod_summary, "event_summary": event_summary, "failing_containers": failing_containers}

@@ -39,6 +39,7 @@ SECRET_FORMS = ('either backend_existing_secret (a Secret holding APP_KEY and DB
                 'or both backend_app_key and backend_database_password')
 
 _DNS_LABEL_RE = re.compile(r'^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$')
+_PERCENT_RE = re.compile(r'^(?:100|[1-9]?[0-9])%$')
 _APP_ENV_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 _HTTP_URL_RE = re.compile(r'^(https?)://([^/?#]+)(?:[/?#].*)?$')
 HELM_RELEASE_NAME_MAX = 53
@@ -136,6 +137,8 @@ def allowed_text(setting):
         text = 'true or false'
     elif kind == 'int':
         text = 'an integer >= %d' % setting['minimum']
+    elif kind == 'int_or_percent':
+        text = 'a whole number >= 1 or a percentage from 1% to 100%'
     elif kind == 'image':
         text = 'a mapping with keys %s' % ', '.join(_image_reference.FIELDS)
     elif kind == 'database':
@@ -200,6 +203,10 @@ def value_problems(name, value):
             return [problem(name, '%s is not an integer' % show(value), allowed)]
         return [] if value >= setting['minimum'] else [
             problem(name, '%d is below %d' % (value, setting['minimum']), allowed)]
+    if kind == 'int_or_percent':
+        percent = isinstance(value, str) and bool(_PERCENT_RE.match(value)) and value != '0%'
+        ok = (is_int(value) and value >= 1) or percent
+        return [] if ok else [problem(name, '%s is not valid' % show(value), allowed)]
     if kind == 'image':
         return _image_problems(name, value)
     if kind == 'database':

@@ -6,8 +6,9 @@
 """The collection's one image-reference parser.
 
 The grammar is the OCI distribution one (``[registry/]repository[:tag][@digest]``), with a
-registry port limited to 1-65535 and digests limited to ``sha256`` (what the roles and the
-chart pin). Every other piece of the collection that reads an image reference calls this
+registry port limited to 1-65535, digests limited to ``sha256`` (what the roles and the chart
+pin) and the tag ``latest`` refused (it names whatever was pushed last, so a deploy by it is not
+reproducible). Every other piece of the collection that reads an image reference calls this
 module, and ``charts/backend/values.schema.json`` carries the field patterns below verbatim,
 which a unit test proves on a corpus of references.
 """
@@ -29,6 +30,7 @@ _PATH_COMPONENT = r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
 REGISTRY_PATTERN = r'^(?:%s(?::%s)?)?$' % (_HOST, _PORT)
 REPOSITORY_PATTERN = r'^%s(?:/%s)*$' % (_PATH_COMPONENT, _PATH_COMPONENT)
 TAG_PATTERN = r'^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$'
+FLOATING_TAG = 'latest'
 DIGEST_PATTERN = r'^(?:sha256:[a-f0-9]{64})?$'
 REPOSITORY_MAX_LENGTH = 255
 DIGEST_ALLOWED = 'sha256: followed by 64 lower-case hex digits'
@@ -41,7 +43,8 @@ FIELD_RULES = {
                    'a repository path of lower-case components separated by /, each of letters and digits '
                    'joined by ., _, __ or dashes (e.g. acme/backend-php)'),
     'tag': (re.compile(TAG_PATTERN),
-            'a Docker tag: letters, digits, _ . - (128 at most, not starting with . or -), or empty'),
+            'a Docker tag other than latest: letters, digits, _ . - (128 at most, not starting with . or -), '
+            'or empty'),
     'digest': (re.compile(DIGEST_PATTERN), DIGEST_ALLOWED + ', or empty'),
 }
 
@@ -95,6 +98,8 @@ def field_problem(field, value):
             return 'longer than %d characters' % REPOSITORY_MAX_LENGTH, allowed
     if not regex.match(value):
         return 'not valid', allowed
+    if field == 'tag' and value == FLOATING_TAG:
+        return 'latest, which names whatever was pushed last', allowed
     return None
 
 

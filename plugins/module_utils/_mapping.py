@@ -12,7 +12,7 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible_collections.laravel_ops.k8s.plugins.module_utils._problems import dotted
-from ansible_collections.laravel_ops.k8s.plugins.module_utils._settings import SETTINGS
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._settings import DIGEST_PINNED_ENVIRONMENTS, SETTINGS
 
 OVERRIDES_VARIABLE = 'backend_chart_values'
 APP_SECRET_SUFFIX = '-app-secrets'
@@ -30,6 +30,8 @@ TRANSFORMS = {
     'is_set': bool,
     'when_set': lambda value: value if value else _SKIP,
     'is_hooks': lambda value: value == 'hooks',
+    # null, which makes Helm drop the chart's default (minAvailable, when maxUnavailable is set)
+    'cleared': lambda value: None,
     'image': _without_unset,
     'mapping': lambda value: dict((k, v) for k, v in value.items() if v is not None),
 }
@@ -76,14 +78,21 @@ def deep_merge(base, override):
     return result
 
 
-def to_chart_values(inventory, is_unset):
-    """Chart values from the inventory; ``is_unset(setting, value)`` says which leave the chart default."""
+def to_chart_values(inventory, is_unset, require_digest=True):
+    """Chart values from the inventory; ``is_unset(setting, value)`` says which leave the chart default.
+
+    ``require_digest`` false (a check before the images are built) leaves the chart's digest
+    switch off.
+    """
     values, overrides = {}, {}
     for setting in SETTINGS:
         value = inventory.get(setting['name'])
         for path, transform in setting.get('chart', ()):
             if transform == 'app_secret':
                 _set_path(values, path, app_secret_name(inventory))
+            elif transform == 'pins_digests':
+                if require_digest and value in DIGEST_PINNED_ENVIRONMENTS:
+                    _set_path(values, path, True)
             elif is_unset(setting, value):
                 continue
             elif transform == 'merge':

@@ -35,7 +35,8 @@ _PINNED = dict(requires='digest', reason='images are deployed pinned by digest (
 
 SETTINGS = (
     dict(name='backend_environment', kind='choice', choices=ENVIRONMENTS, required=True,
-         chart=((('commonLabels', 'app.kubernetes.io/environment'), 'value'),),
+         chart=((('commonLabels', 'app.kubernetes.io/environment'), 'value'),
+                (('images', 'requireDigest'), 'pins_digests')),
          roles=('release', 'migrations'),
          description='The environment this inventory deploys; selects its policy and labels every object '
                      '(app.kubernetes.io/environment).'),
@@ -66,6 +67,17 @@ SETTINGS = (
     dict(name='backend_replicas_max', kind='int', minimum=1,
          chart=((('autoscaling', 'maxReplicas'), 'value'),), roles=('release',),
          description='Most pods the HPA may run; at least backend_replicas_min.'),
+    dict(name='backend_disruption_budget', kind='int_or_percent',
+         chart=((('pdb', 'maxUnavailable'), 'value'), (('pdb', 'minAvailable'), 'cleared')), roles=('release',),
+         description='Web pods a voluntary disruption (a node drain) may take at once, a number or a percentage; '
+                     'unset keeps the chart\'s minAvailable 1, which lets a drain take all but one pod.'),
+    dict(name='backend_topology_spread', kind='choice', choices=('ScheduleAnyway', 'DoNotSchedule'),
+         chart=((('topologySpread', 'whenUnsatisfiable'), 'value'),), roles=('release',),
+         description='How the web pods spread over nodes and zones: ScheduleAnyway prefers, DoNotSchedule '
+                     'requires (every node then needs its hostname and zone labels).'),
+    dict(name='backend_priority_class', kind='dns_subdomain', empty_means_unset=True,
+         chart=((('priorityClassName',), 'value'),), roles=('release',),
+         description='PriorityClass of every pod of the release; empty for the cluster default.'),
     dict(name='backend_ingress_host', kind='ingress_host', empty_means_unset=False,
          chart=((('ingress', 'enabled'), 'is_set'), (('ingress', 'host'), 'when_set')), roles=('release',),
          description='Host name of the Ingress; empty for no Ingress.'),
@@ -131,6 +143,12 @@ SETTINGS = (
     dict(name='backend_metrics_enabled', kind='bool',
          chart=((('metrics', 'enabled'), 'value'),), roles=('release',),
          description='ServiceMonitor and PrometheusRule (where the Prometheus Operator CRDs exist).'),
+    dict(name='backend_monitoring_namespace', kind='dns_label', default='monitoring',
+         chart=((('networkPolicy', 'metrics', 'namespaceSelector', 'matchLabels', 'kubernetes.io/metadata.name'),
+                 'value'),),
+         roles=('prometheus_operator', 'release'),
+         description='Namespace of Prometheus: the prometheus_operator role installs the stack there, and the '
+                     "backend's NetworkPolicy lets only that namespace reach the metrics port."),
     dict(name='backend_chart_values', kind='chart_values',
          chart=(((), 'merge'),), roles=('release',),
          description='Free-form chart values, deep-merged last (the escape hatch); the environment policy holds '
@@ -144,3 +162,9 @@ SETTINGS = (
          description='alpine: the production Dockerfile; debian: the same configs and users on a Debian base, '
                      'for sites that cannot pull the Alpine base images.'),
 )
+
+# Where the policy pins images by digest; the chart's images.requireDigest is set there, so that a
+# hand-made `helm upgrade` by tag fails too.
+DIGEST_PINNED_ENVIRONMENTS = tuple(
+    environment for environment in ENVIRONMENTS
+    if any('requires' in setting.get('policy', {}).get(environment, {}) for setting in SETTINGS))

@@ -141,7 +141,7 @@ def with_images(inventory, images, role=None):
     merged = dict(inventory)
     for name, image in images.items():
         base = inventory.get(name) if isinstance(inventory.get(name), Mapping) else {}
-        merged[name] = dict(base, **dict(image))
+        merged[name] = dict(base, **dict((field, value) for field, value in image.items() if value))
     if role is not None:
         for name in image_names:
             if name in merged and not _checks.is_in_use(name, merged):
@@ -159,7 +159,8 @@ def build_chart_values(inventory, schema=None, for_deploy=True, require_digest=N
     if schema is not None and not isinstance(schema, Mapping):
         raise InputProblems([problem('schema', '%s is not a mapping' % show(schema),
                                      "the parsed values.schema.json (lookup('file', ...) | from_json), or null")])
-    values = to_chart_values(inventory, _checks.is_unset)
+    require_digest = for_deploy if require_digest is None else require_digest
+    values = to_chart_values(inventory, _checks.is_unset, require_digest)
     if schema is not None:
         secrets = _secret_values(inventory)
         lines = schema_problems(values, schema, inventory.get(OVERRIDES_VARIABLE), secrets)

@@ -22,6 +22,9 @@ import time
 
 from collections.abc import Mapping
 
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._k8s_api import ApiError as JobApiError
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._k8s_api import call, to_dict
+
 
 SPEC_HASH_ANNOTATION = 'laravel-ops.k8s/spec-hash'
 DEFAULT_FAILURE_LINES = 20
@@ -33,14 +36,6 @@ STATE_SUCCEEDED = 'succeeded'
 STATE_FAILED = 'failed'
 STATE_RUNNING = 'running'
 STATE_TIMEOUT = 'timeout'
-
-
-class JobApiError(Exception):
-    """A Kubernetes API call failed; ``status`` is the HTTP status when known."""
-
-    def __init__(self, message, status=None):
-        super(JobApiError, self).__init__(message)
-        self.status = status
 
 
 class JobRunError(Exception):
@@ -229,29 +224,6 @@ def prepare_definition(definition, name=None, namespace=None):
 # ---------------------------------------------------------------------------------------------
 # the Kubernetes side
 
-def _api_error_message(exc):
-    body = getattr(exc, 'body', None)
-    if body:
-        try:
-            if isinstance(body, bytes):
-                body = body.decode('utf-8', 'replace')
-            message = json.loads(body).get('message')
-            if message:
-                return message
-        except (ValueError, AttributeError):
-            pass
-    reason = getattr(exc, 'reason', None)
-    return str(reason or exc)
-
-
-def _to_dict(obj):
-    if obj is None:
-        return None
-    if hasattr(obj, 'to_dict'):
-        return obj.to_dict()
-    return dict(obj)
-
-
 class DynamicJobApi(object):
     """The few calls the runner needs, over kubernetes.core's K8SClient (dynamic client)."""
 
@@ -260,45 +232,38 @@ class DynamicJobApi(object):
         self._jobs = client.resource('Job', 'batch/v1')
         self._pods = client.resource('Pod', 'v1')
 
-    def _call(self, what, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:  # kubernetes exceptions, without importing kubernetes here
-            status = getattr(exc, 'status', None)
-            raise JobApiError('%s: %s' % (what, _api_error_message(exc)), status)
-
     def get_job(self, namespace, name):
         try:
-            return _to_dict(self._call('reading Job %s/%s' % (namespace, name),
-                                       self._client.get, self._jobs, name=name, namespace=namespace))
+            return to_dict(call('reading Job %s/%s' % (namespace, name),
+                                self._client.get, self._jobs, name=name, namespace=namespace))
         except JobApiError as exc:
             if exc.status == 404:
                 return None
             raise
 
     def create_job(self, namespace, definition):
-        return _to_dict(self._call('creating Job %s/%s' % (namespace, definition['metadata']['name']),
-                                   self._client.create, self._jobs, definition, namespace=namespace))
+        return to_dict(call('creating Job %s/%s' % (namespace, definition['metadata']['name']),
+                            self._client.create, self._jobs, definition, namespace=namespace))
 
     def delete_job(self, namespace, name):
         try:
-            self._call('deleting Job %s/%s' % (namespace, name), self._client.delete, self._jobs,
-                       name=name, namespace=namespace, propagation_policy='Background')
+            call('deleting Job %s/%s' % (namespace, name), self._client.delete, self._jobs,
+                 name=name, namespace=namespace, propagation_policy='Background')
         except JobApiError as exc:
             if exc.status != 404:
                 raise
 
     def list_pods(self, namespace, selector):
-        result = _to_dict(self._call('listing pods of %s' % selector, self._client.get, self._pods,
-                                     namespace=namespace, label_selector=selector))
+        result = to_dict(call('listing pods of %s' % selector, self._client.get, self._pods,
+                              namespace=namespace, label_selector=selector))
         return list((result or {}).get('items') or [])
 
     def read_log(self, namespace, pod, container, tail_lines=None):
         query = [('container', container)]
         if tail_lines:
             query.append(('tailLines', int(tail_lines)))
-        response = self._call('reading logs of %s/%s' % (pod, container), self._pods.log.get,
-                              name=pod, namespace=namespace, serialize=False, query_params=query)
+        response = call('reading logs of %s/%s' % (pod, container), self._pods.log.get,
+                        name=pod, namespace=namespace, serialize=False, query_params=query)
         data = getattr(response, 'data', response)
         if isinstance(data, bytes):
             data = data.decode('utf-8', 'replace')

@@ -5,6 +5,16 @@ import yaml
 
 from playbook_helpers import ENVIRONMENTS, MONITORING_APIS, ROOT, ansible_playbook, run, tool
 
+# prod pins images by digest, which render.yml takes from the registry; there is no registry
+# here, so the digests a build would have produced are given, as an inventory may give them.
+PINNED = {
+    "prod": {
+        name: {"registry": "registry.example.com", "repository": f"laravel-ops/backend-{target}",
+               "digest": "sha256:" + digit * 64}
+        for name, target, digit in (("backend_php_image", "php", "a"), ("backend_nginx_image", "nginx", "b"))
+    },
+}
+
 
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
@@ -13,7 +23,7 @@ def rendered(tmp_path_factory):
     result = {}
     for environment in ENVIRONMENTS:
         ansible_playbook(ROOT / "playbooks" / "render.yml", environment, out,
-                         extra_vars={"render_output_dir": str(out)})
+                         extra_vars={"render_output_dir": str(out), **PINNED.get(environment, {})})
         values_file = out / f"values-{environment}.yaml"
         manifests = run([tool("helm"), "template", "backend", str(ROOT / "charts" / "backend"),
                          "--namespace", f"backend-{environment}", "-f", str(values_file), *MONITORING_APIS]).stdout

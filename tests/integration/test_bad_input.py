@@ -96,3 +96,17 @@ def test_every_problem_of_an_inventory_is_reported_in_one_run(tmp_path):
                  "backend_log_level: 'debug' is not allowed in prod"):
         assert line in output, f"{line!r} missing:\n{output[-4000:]}"
     assert "PLAY [Deploy the Laravel backend]" not in output
+
+
+def test_prod_values_without_digests_are_refused_naming_the_variables(tmp_path):
+    """render.yml for prod asks the registry for the digests; one that cannot be asked (here a
+    loopback port nothing listens on) stops it, naming the image variables."""
+    images = {name: {"registry": "127.0.0.1:9", "repository": f"laravel-ops/backend-{target}"}
+              for name, target in (("backend_php_image", "php"), ("backend_nginx_image", "nginx"))}
+    result = ansible_playbook(ROOT / "playbooks" / "render.yml", "prod", tmp_path,
+                              extra_vars={"render_output_dir": str(tmp_path / "out"), **images}, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "backend_php_image / backend_nginx_image: prod deploys images pinned by digest" in output, output[-3000:]
+    assert "127.0.0.1:9/laravel-ops/backend-php" in output
+    assert not (tmp_path / "out" / "values-prod.yaml").exists()

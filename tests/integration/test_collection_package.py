@@ -4,7 +4,9 @@ import os
 import tarfile
 
 import pytest
+import yaml
 
+from conftest import PINNED
 from playbook_helpers import ROOT, offline_env, run, tool
 
 MUST_TRAVEL = [
@@ -18,6 +20,9 @@ MUST_TRAVEL = [
     "plugins/filter/backend_chart_values.py",
     "plugins/modules/k8s_job_run.py",
     "plugins/modules/migration_plan.py",
+    "plugins/action/migration_plan.py",
+    "plugins/lookup/backend_inventory.py",
+    "plugins/module_utils/_settings.py",
     "playbooks/deploy.yml",
     "inventories/prod/group_vars/all/backend.yml",
 ] + [f"roles/{role}/meta/argument_specs.yml"
@@ -63,6 +68,8 @@ def test_installed_playbooks_pass_syntax_check(installed, tmp_path, playbook):
 def test_installed_collection_renders_prod(installed, tmp_path):
     """render.yml from the installed copy finds the chart inside the collection."""
     _, path, collections = installed
+    pinned = tmp_path / "pinned.yml"
+    pinned.write_text(yaml.safe_dump({"render_output_dir": str(tmp_path), **PINNED["prod"]}))
     run([tool("ansible-playbook"), "-i", str(path / "inventories" / "prod"), "laravel_ops.k8s.render",
-         "-e", f"render_output_dir={tmp_path}"], env=installed_env(tmp_path, collections), cwd=tmp_path)
+         "-e", f"@{pinned}"], env=installed_env(tmp_path, collections), cwd=tmp_path)
     assert (tmp_path / "values-prod.yaml").is_file()

@@ -50,7 +50,7 @@ def test_a_failed_script_reports_nothing_and_keeps_its_status(tmp_path):
 
 
 def test_a_script_s_own_exit_trap_keeps_the_report(tmp_path):
-    result = run(script(tmp_path / "trap.sh", f"""
+    result = run(script(tmp_path / "trap.sh", """
         WORK="$(mktemp -d)"
         trap 'status_end $?; rm -rf "$WORK"' EXIT
         changed "chart: packaged"

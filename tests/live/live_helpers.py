@@ -16,11 +16,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
-from operator_helpers import kube_json, kubectl  # noqa: E402  pylint: disable=wrong-import-position
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
+from image_helpers import tree_hash  # noqa: E402  pylint: disable=wrong-import-position
+from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
+    KUBECONFIG, ROOT, kube_json, kubectl, run, tool, wait_for,
+)
 
 NAMESPACE = "laravel-ops-live-test"
 RELEASE = "live"
 WEB_SELECTOR = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=web"
+# Tags named after the sources, so that a registry kept between runs never hands back an image
+# of older code; A and B differ only by name (APP_VERSION tells their answers apart).
+SOURCE = tree_hash(ROOT / "examples" / "laravel-app", ROOT / "docker")
+VERSION_A = f"live-{SOURCE}-a"
+VERSION_B = f"live-{SOURCE}-b"
+DEPLOYMENT = f"{RELEASE}-backend"
+# the cluster's own Debian test image (cluster/versions.env), with testbox in it
+TEST_IMAGE = "laravel-ops.local/debian:bookworm-minbase"
+OUTSIDER = "laravel-ops-live-outsider"
+# the chart's default ingress controller peer: namespace ingress-nginx, pods app.kubernetes.io/name=ingress-nginx
+INGRESS_NAMESPACE = "ingress-nginx"
+PGBOUNCER_SELECTOR = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=pgbouncer"
+PROD = {
+    "backend_environment": "prod",
+    "backend_app_debug": False,
+    "backend_log_level": "warning",
+    "backend_seed": False,
+    "backend_migrations_mode": "job",
+}
 
 
 def web_pods(*, include_terminating: bool = False) -> list[dict]:
@@ -155,3 +178,43 @@ class Load:
                 else:
                     self.summary.latencies_ms.append(elapsed_ms)
                     self.summary.versions[version] += 1
+
+
+def helm_revision() -> int:
+    listed = run([tool("helm"), "--kubeconfig", KUBECONFIG, "list", "-n", NAMESPACE, "-o", "json"]).stdout
+    return next(int(r["revision"]) for r in json.loads(listed) if r["name"] == RELEASE)
+
+
+def testbox_pod(namespace: str, name: str, labels: dict, command: list[str], restart: str) -> dict:
+    """A pod of the cluster's own Debian test image (cluster/images.sh), restricted-profile clean."""
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "restartPolicy": restart, "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": name, "image": TEST_IMAGE, "imagePullPolicy": "Never", "command": command,
+                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}},
+            }],
+        },
+    }
+
+
+def finished_phase(namespace: str, name: str) -> str:
+    def phase():
+        pod = kube_json("pod", name, "-n", namespace)
+        finished = pod and pod["status"].get("phase") in ("Succeeded", "Failed")
+        return pod["status"]["phase"] if finished else None
+
+    return wait_for(f"pod {namespace}/{name} to finish", phase, timeout=120, interval=2)
+
+
+def can_connect_from_backend(host: str, port: int) -> bool:
+    pod = serving_pods()[0]["metadata"]["name"]
+    result = kubectl("exec", "-n", NAMESPACE, pod, "-c", "php-fpm", "--", "php", "-r",
+                     '$s = @fsockopen($argv[1], (int) $argv[2], $code, $message, 3); echo $s ? "open" : "closed";',
+                     host, str(port), timeout=60)
+    return result.stdout.strip() == "open"

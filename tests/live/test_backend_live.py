@@ -29,36 +29,13 @@ import threading
 import time
 import uuid
 
-import pytest
-
 from live_helpers import (
-    NAMESPACE, RELEASE, Load, get, is_ready, pod_metrics, psql, restart_counts, service_address, serving_pods,
-    web_pods,
+    DEPLOYMENT, INGRESS_NAMESPACE, NAMESPACE, OUTSIDER, PGBOUNCER_SELECTOR, PROD, SOURCE, VERSION_A, VERSION_B,
+    Load, can_connect_from_backend, finished_phase, get, helm_revision, is_ready, pod_metrics, psql, restart_counts,
+    service_address, serving_pods, testbox_pod, web_pods,
 )
-from image_helpers import tree_hash
-from operator_helpers import (
-    KUBECONFIG, ROOT, Playbook, kube_json, kubectl, require_cluster, require_registry, run, skip, tool, wait_for,
-)
+from operator_helpers import ROOT, kube_json, kubectl, skip, wait_for
 
-# Tags named after the sources, so that a registry kept between runs never hands back an image
-# of older code; A and B differ only by name (APP_VERSION tells their answers apart).
-SOURCE = tree_hash(ROOT / "examples" / "laravel-app", ROOT / "docker")
-VERSION_A = f"live-{SOURCE}-a"
-VERSION_B = f"live-{SOURCE}-b"
-DEPLOYMENT = f"{RELEASE}-backend"
-# the cluster's own Debian test image (cluster/versions.env), with testbox in it
-TEST_IMAGE = "laravel-ops.local/debian:bookworm-minbase"
-OUTSIDER = "laravel-ops-live-outsider"
-# the chart's default ingress controller peer: namespace ingress-nginx, pods app.kubernetes.io/name=ingress-nginx
-INGRESS_NAMESPACE = "ingress-nginx"
-PGBOUNCER_SELECTOR = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=pgbouncer"
-PROD = {
-    "backend_environment": "prod",
-    "backend_app_debug": False,
-    "backend_log_level": "warning",
-    "backend_seed": False,
-    "backend_migrations_mode": "job",
-}
 FAILING_MIGRATION = """<?php
 
 use Illuminate\\Database\\Migrations\\Migration;
@@ -73,11 +50,6 @@ return new class extends Migration
 """
 
 
-def _helm_revision() -> int:
-    listed = run([tool("helm"), "--kubeconfig", KUBECONFIG, "list", "-n", NAMESPACE, "-o", "json"]).stdout
-    return next(int(r["revision"]) for r in json.loads(listed) if r["name"] == RELEASE)
-
-
 def _all_ready() -> bool:
     """As many pods as the Deployment wants (the HPA may have changed it), all Ready."""
     pods = web_pods()
@@ -90,34 +62,6 @@ def _wait_for_replacement(deleted: str) -> None:
     wait_for(f"pod {deleted} to be gone and replaced",
              lambda: _all_ready() and deleted not in {p["metadata"]["name"] for p in web_pods(include_terminating=True)},
              timeout=240)
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory):
-    require_cluster()
-    user, password = require_registry()
-    if kube_json("namespace", NAMESPACE) is not None:
-        skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
-    tmp = tmp_path_factory.mktemp("live")
-    base = {
-        "backend_namespace": NAMESPACE,
-        "backend_release_name": RELEASE,
-        "backend_database": {"host": f"postgresql.{NAMESPACE}.svc.cluster.local", "port": 5432,
-                             "name": "laravel", "username": "laravel"},
-        "backend_replicas_max": 10,
-        "backend_chart_values": {"php": {"resources": {"requests": {"cpu": "50m"}}},
-                                 "nginx": {"resources": {"requests": {"cpu": "20m"}}}},
-    }
-    deploy = Playbook(tmp, base, user, password, playbook=ROOT / "deploy.yml")
-    started = time.monotonic()
-    deploy({"image_tag": VERSION_A})
-    print(f"version A deployed in {time.monotonic() - started:.0f}s")
-    try:
-        yield deploy
-    finally:
-        run([tool("helm"), "--kubeconfig", KUBECONFIG, "uninstall", RELEASE, "-n", NAMESPACE, "--wait",
-             "--timeout", "3m"], check=False, timeout=240)
-        kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False, timeout=300)
 
 
 def test_hook_migrations_and_the_seeder_wrote_postgresql(backend):
@@ -286,7 +230,7 @@ def test_a_rollout_and_a_pod_deletion_under_load_lose_no_request(backend):
 
 
 def test_the_prod_flow_refuses_unapproved_and_stops_at_a_failing_migration(backend, tmp_path):
-    revision = _helm_revision()
+    revision = helm_revision()
     app = tmp_path / "app"
     shutil.copytree(ROOT / "examples" / "laravel-app", app)
     (app / "database" / "migrations" / "2099_01_01_000000_fail_on_purpose.php").write_text(FAILING_MIGRATION)
@@ -295,51 +239,16 @@ def test_the_prod_flow_refuses_unapproved_and_stops_at_a_failing_migration(backe
     # a new image in prod means a migration Job: refused without approval
     refused = backend({**broken, "backend_migrations_approved": False}, expect_rc=2)
     assert "backend_migrations_approved" in refused.output, refused.output[-3000:]
-    assert _helm_revision() == revision
+    assert helm_revision() == revision
 
     started = time.monotonic()
     failed = backend({**broken, "backend_migrations_approved": True}, expect_rc=2)
     print(f"the failing migration stopped the deploy after {time.monotonic() - started:.0f}s")
     assert "this migration fails on purpose" in failed.output, failed.output[-4000:]
-    assert _helm_revision() == revision, "the release was upgraded despite the failed migration"
+    assert helm_revision() == revision, "the release was upgraded despite the failed migration"
     host, port = service_address()
     answers = {json.loads(get(host, port, "/")[2])["version"] for _ in range(10)}
     assert answers == {VERSION_B}, answers
-
-
-def _testbox_pod(namespace: str, name: str, labels: dict, command: list[str], restart: str) -> dict:
-    """A pod of the cluster's own Debian test image (cluster/images.sh), restricted-profile clean."""
-    return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {
-            "restartPolicy": restart, "automountServiceAccountToken": False,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
-                                "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{
-                "name": name, "image": TEST_IMAGE, "imagePullPolicy": "Never", "command": command,
-                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                    "capabilities": {"drop": ["ALL"]}},
-            }],
-        },
-    }
-
-
-def _finished_phase(namespace: str, name: str) -> str:
-    def phase():
-        pod = kube_json("pod", name, "-n", namespace)
-        finished = pod and pod["status"].get("phase") in ("Succeeded", "Failed")
-        return pod["status"]["phase"] if finished else None
-
-    return wait_for(f"pod {namespace}/{name} to finish", phase, timeout=120, interval=2)
-
-
-def _can_connect_from_backend(host: str, port: int) -> bool:
-    pod = serving_pods()[0]["metadata"]["name"]
-    result = kubectl("exec", "-n", NAMESPACE, pod, "-c", "php-fpm", "--", "php", "-r",
-                     '$s = @fsockopen($argv[1], (int) $argv[2], $code, $message, 3); echo $s ? "open" : "closed";',
-                     host, str(port), timeout=60)
-    return result.stdout.strip() == "open"
 
 
 def test_network_policy_is_enforced(backend):
@@ -354,20 +263,20 @@ def test_network_policy_is_enforced(backend):
         for namespace in (OUTSIDER, INGRESS_NAMESPACE):
             kubectl("create", "namespace", namespace)
         pods = [
-            _testbox_pod(OUTSIDER, "web", {"app": "outsider"}, ["testbox", "serve", "-addr", ":8080"], "Always"),
-            _testbox_pod(OUTSIDER, "client", {"app": "outsider"}, ["testbox", "get", "-tries", "3", url], "Never"),
-            _testbox_pod(INGRESS_NAMESPACE, "client", {"app.kubernetes.io/name": "ingress-nginx"},
+            testbox_pod(OUTSIDER, "web", {"app": "outsider"}, ["testbox", "serve", "-addr", ":8080"], "Always"),
+            testbox_pod(OUTSIDER, "client", {"app": "outsider"}, ["testbox", "get", "-tries", "3", url], "Never"),
+            testbox_pod(INGRESS_NAMESPACE, "client", {"app.kubernetes.io/name": "ingress-nginx"},
                          ["testbox", "get", "-tries", "10", url], "Never"),
         ]
         kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
-        ingress = _finished_phase(INGRESS_NAMESPACE, "client")
-        outsider = _finished_phase(OUTSIDER, "client")
+        ingress = finished_phase(INGRESS_NAMESPACE, "client")
+        outsider = finished_phase(OUTSIDER, "client")
         outsider_web = wait_for("the outsider's server", lambda: (p := kube_json("pod", "web", "-n", OUTSIDER))
                                 and is_ready(p) and p["status"]["podIP"], timeout=120)
         egress = {
-            "PostgreSQL postgresql:5432": _can_connect_from_backend("postgresql", 5432),
-            f"PgBouncer {DEPLOYMENT}-pgbouncer:6432": _can_connect_from_backend(f"{DEPLOYMENT}-pgbouncer", 6432),
-            f"a pod of another namespace {outsider_web}:8080": _can_connect_from_backend(outsider_web, 8080),
+            "PostgreSQL postgresql:5432": can_connect_from_backend("postgresql", 5432),
+            f"PgBouncer {DEPLOYMENT}-pgbouncer:6432": can_connect_from_backend(f"{DEPLOYMENT}-pgbouncer", 6432),
+            f"a pod of another namespace {outsider_web}:8080": can_connect_from_backend(outsider_web, 8080),
         }
         resolved = kubectl("exec", "-n", NAMESPACE, serving_pods()[0]["metadata"]["name"], "-c", "php-fpm", "--",
                            "php", "-r", 'echo gethostbyname("kubernetes.default.svc.cluster.local");').stdout

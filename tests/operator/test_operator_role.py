@@ -107,7 +107,7 @@ def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("operator")
     base = fixture_vars()
     base.update({
-        "prometheus_operator_namespace": NAMESPACE,
+        "backend_monitoring_namespace": NAMESPACE,
         "prometheus_operator_release_name": RELEASE,
         # a fresh chart cache: every session pulls from the registry
         "prometheus_operator_chart_cache_dir": str(tmp / "charts"),

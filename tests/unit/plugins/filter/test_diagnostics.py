@@ -4,7 +4,7 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.laravel_ops.k8s.plugins.filter.diagnostics import event_summary, pod_summary
+from ansible_collections.laravel_ops.k8s.plugins.filter.diagnostics import event_summary, failing_containers, pod_summary
 
 
 def test_pod_summary_names_why_each_container_is_not_ready():
@@ -54,3 +54,18 @@ def test_event_summary_orders_newest_first_and_limits():
     ]
     assert event_summary(events) == ["Pod/b: BackOff: new", "Job/c: Failed: mid", "Pod/a: Pulled: old"]
     assert event_summary(events, limit=1) == ["Pod/b: BackOff: new"]
+
+
+def test_failing_containers_restarted_first_with_their_previous_log():
+    pods = [
+        {"metadata": {"name": "web-1"}, "status": {"containerStatuses": [
+            {"name": "nginx", "ready": True, "restartCount": 0, "state": {"running": {}}},
+            {"name": "php-fpm", "ready": False, "restartCount": 0, "state": {"running": {}}}]}},
+        {"metadata": {"name": "web-2"}, "status": {"containerStatuses": [
+            {"name": "php-fpm", "ready": False, "restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}},
+    ]
+    assert failing_containers(pods) == [
+        {"pod": "web-2", "container": "php-fpm", "label": "web-2/php-fpm", "previous": True},
+        {"pod": "web-1", "container": "php-fpm", "label": "web-1/php-fpm", "previous": False},
+    ]
+    assert len(failing_containers(pods * 5, limit=4)) == 4

@@ -11,7 +11,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.laravel_ops.k8s.plugins.module_utils import job_runner
+from ansible_collections.laravel_ops.k8s.plugins.module_utils import _k8s_api
 from ansible_collections.laravel_ops.k8s.plugins.module_utils.job_runner import (
     SPEC_HASH_ANNOTATION,
     DynamicJobApi,
@@ -456,5 +456,5 @@ def test_api_error_message_fallbacks():
         reason = 'Forbidden'
         body = b'not json'
 
-    assert job_runner._api_error_message(Plain('boom')) == 'boom'
-    assert job_runner._api_error_message(WithReason('x')) == 'Forbidden'
+    assert _k8s_api.error_message(Plain('boom')) == 'boom'
+    assert _k8s_api.error_message(WithReason('x')) == 'Forbidden'

@@ -54,7 +54,7 @@ def test_entry_is_well_formed(setting):
 def test_chart_paths_exist_in_the_chart(setting):
     defaults = chart_defaults()
     for path, transform in setting['chart']:
-        assert transform in _mapping.TRANSFORMS or transform in ('app_secret', 'merge'), transform
+        assert transform in _mapping.TRANSFORMS or transform in ('app_secret', 'pins_digests', 'merge'), transform
         if path == ('commonLabels', 'app.kubernetes.io/environment'):
             assert 'commonLabels' in defaults
             continue

@@ -1,0 +1,40 @@
+"""The backend the live tests share: deploy.yml -i inventories/local puts version A in namespace
+laravel-ops-live-test (release `live`, PostgreSQL beside it) once for the session; the tests
+change it in their order and the session removes it at the end."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from live_helpers import NAMESPACE, RELEASE, VERSION_A
+from operator_helpers import KUBECONFIG, ROOT, Playbook, kube_json, kubectl, require_cluster, require_registry, run, skip, tool
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory):
+    require_cluster()
+    user, password = require_registry()
+    if kube_json("namespace", NAMESPACE) is not None:
+        skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
+    tmp = tmp_path_factory.mktemp("live")
+    base = {
+        "backend_namespace": NAMESPACE,
+        "backend_release_name": RELEASE,
+        "backend_database": {"host": f"postgresql.{NAMESPACE}.svc.cluster.local", "port": 5432,
+                             "name": "laravel", "username": "laravel"},
+        "backend_replicas_max": 10,
+        "backend_chart_values": {"php": {"resources": {"requests": {"cpu": "50m"}}},
+                                 "nginx": {"resources": {"requests": {"cpu": "20m"}}}},
+    }
+    deploy = Playbook(tmp, base, user, password, playbook=ROOT / "deploy.yml")
+    started = time.monotonic()
+    deploy({"image_tag": VERSION_A})
+    print(f"version A deployed in {time.monotonic() - started:.0f}s")
+    try:
+        yield deploy
+    finally:
+        run([tool("helm"), "--kubeconfig", KUBECONFIG, "uninstall", RELEASE, "-n", NAMESPACE, "--wait",
+             "--timeout", "3m"], check=False, timeout=240)
+        kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False, timeout=300)
