@@ -110,10 +110,20 @@ def _find_php_cli() -> str | None:
     return shutil.which("php")
 
 
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports: every socket stays bound until all are chosen, so none repeats."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return _free_ports(1)[0]
 
 
 def _replace(text: str, old: str, new: str, what: str) -> str:
@@ -175,10 +185,7 @@ class Stack:
         self.php_fpm = php_fpm
         self.root = Path(tempfile.mkdtemp(prefix="laravel-ops-stack-"))
         os.chmod(self.root, 0o755)
-        self.fpm_port = _free_port()
-        self.fpm_status_port = _free_port()
-        self.http_port = _free_port()
-        self.metrics_port = _free_port()
+        self.fpm_port, self.fpm_status_port, self.http_port, self.metrics_port = _free_ports(4)
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
 
