@@ -258,6 +258,47 @@ def test_the_composer_chain_sees_only_the_manifests_before_installing(alpine):
     assert any(k == "COPY" and a.split()[0] in ("app/", "app") for k, a in alpine["vendor"]["instructions"])
 
 
+# --- 4b. a fresh builder reuses the expensive stages: a registry cache of the stage under them ---
+
+IMAGE_VARS = REPO / "roles" / "image" / "vars" / "main.yml"
+IMAGE_BUILD = REPO / "roles" / "image" / "tasks" / "build.yml"
+
+
+def _cache_stages() -> dict[str, str]:
+    text = yaml.safe_load(IMAGE_VARS.read_text())["__image_cache_stage"]
+    return dict(re.findall(r"'(\w+)': '([\w-]+)'", text))
+
+
+@pytest.mark.parametrize("flavour, expensive", [
+    ("alpine", ["php-extensions", "vendor-deps"]),  # compiled extensions, composer install
+    ("debian", ["php-os"]),  # the Debian packages of PHP and Laravel
+])
+def test_the_cached_stage_carries_every_expensive_stage_of_its_dockerfile(flavour, expensive):
+    stage = _cache_stages()[flavour]
+    dockerfile = ALPINE if flavour == "alpine" else DEBIAN
+    chain = _chain(_stages(dockerfile.read_text()), stage)
+    # An inline cache holds the layers of the image it is exported with: the whole chain.
+    assert set(expensive) <= set(chain), (stage, chain)
+    # Code changes do not reach it (its tag is keyed by the manifests and docker/ only).
+    copies = [a for name in chain for k, a in _stages(dockerfile.read_text())[name]["instructions"]
+              if k == "COPY" and not a.startswith("--from=")]
+    assert not [c for c in copies if c.split()[0] in ("app/", "app", ".")], copies
+
+
+def test_the_stage_cache_is_pushed_with_an_inline_cache_and_read_by_every_build():
+    tasks = {t["name"]: t for t in yaml.safe_load(IMAGE_BUILD.read_text())}
+    stage_build = tasks["Build and push the cache of the stage under the final images"][
+        "community.docker.docker_image_build"]
+    assert stage_build["target"] == "{{ __image_cache_stage }}"
+    assert stage_build["args"] == {"BUILDKIT_INLINE_CACHE": "1"}
+    assert stage_build["outputs"][0]["push"] is True
+    final = tasks["Build and push the images the registry lacks"]["community.docker.docker_image_build"]
+    assert "__image_stage_cache_ref" in final["cache_from"]
+    assert final["args"] == "{{ __image_application_args if __image_item.application else {'BASE_IMAGE': image_support_base_image} }}"
+    key = yaml.safe_load(IMAGE_VARS.read_text())["__image_stage_key"]
+    assert "composer.json" in key and "composer.lock" in key and "image_docker_dir" in key
+
+
 # --- 5. composer.lock: the example ships none (packagist unreachable); the role warns ------------
 
 
@@ -298,8 +339,6 @@ def test_image_role_warning_runs(tmp_path, with_lock):
         if not found:
             _skip("ansible-playbook not installed")
         playbook_bin = Path(found)
-    if not (REPO / ".tools" / "collections" / "ansible_collections" / "laravel_ops" / "k8s").exists():
-        _skip("the collection is not linked under .tools/collections (scripts/setup.sh)")
     app = tmp_path / "app"
     app.mkdir()
     (app / "artisan").write_text("#!/usr/bin/env php\n")
