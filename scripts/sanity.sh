@@ -38,7 +38,10 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 COPY="$WORK/ansible_collections/laravel_ops/k8s"
 mkdir -p "$COPY"
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$COPY"
+# What a commit of the working tree would hold: files deleted but not yet committed stay out.
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard \
+   | while IFS= read -r -d '' file; do if [[ -e "$file" || -L "$file" ]]; then printf '%s\0' "$file"; fi; done \
+   | tar --null -T - -cf -) | tar -xf - -C "$COPY"
 # The plugins import kubernetes.core's module_utils: give ansible-test the same copy the
 # pinned `ansible` package carries.
 KUBERNETES_CORE="$("$ROOT/.tools/venv/bin/python" -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])')"

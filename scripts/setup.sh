@@ -62,15 +62,8 @@ install_helm() {
   ln -sfn "$dir/kubectl" "$ROOT/.tools/bin/kubectl"
 }
 
-link_collection() {
-  # Lets ansible resolve laravel_ops.k8s.* from this checkout (see ansible.cfg).
-  mkdir -p "$ROOT/.tools/collections/ansible_collections/laravel_ops"
-  ln -sfn "$ROOT" "$ROOT/.tools/collections/ansible_collections/laravel_ops/k8s"
-}
-
 install_debian_packages
 install_python_env
 install_helm
-link_collection
 bash "$ROOT/scripts/build-tools.sh"
 log "tools ready in $ROOT/.tools (cache: $CACHE)"

@@ -29,12 +29,15 @@ step "changelog fragments" antsibull-changelog lint
 step "helm lint --strict" helm lint --strict charts/backend --values charts/backend/ci/lint-values.yaml
 step "checkov (rendered manifests, Dockerfiles)" bash scripts/checkov.sh
 step "ansible-test sanity" bash scripts/sanity.sh
+step "galaxy-importer (built tarball)" bash scripts/galaxy-importer.sh
+step "antsibull-docs (docs lint, docs site)" bash scripts/antsibull-docs.sh
 step "go test (psa-check)" bash scripts/build-tools.sh --test
 step "pytest (offline)" pytest -ra tools tests/unit tests/chart tests/docker tests/integration
 
 # On a real cluster: the project's own (cluster/), the Docker engine, the local registry.
 source "$ROOT/scripts/local-env.sh"
 step "local cluster, registry and image toolchain up" ansible-playbook playbooks/cluster.yml
+step "execution environment (build and run)" bash scripts/execution-environment.sh
 step "pytest (live: images, operator role)" pytest -ra tests/image tests/operator
 # -s: each test prints the figures it measured (latencies, seconds to readiness, HPA steps).
 step "pytest (live: the backend on pods)" pytest -ra -s tests/live

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: backend_inventory_check
 short_description: Check the backend_* inventory variables, reporting every problem at once
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - laravel_ops maintainers (@laravel_ops)
 description:

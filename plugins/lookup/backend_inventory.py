@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: backend_inventory
 short_description: The backend_* inventory variables a role reads, with the collection's defaults
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - laravel_ops maintainers (@laravel_ops)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: deploy_lock
 short_description: One deploy of a release at a time, through a Lease in its namespace
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - laravel_ops maintainers (@laravel_ops)
 description:
@@ -26,7 +26,7 @@ description:
   - The lock is the deploy's own bookkeeping, not something the deploy manages, so taking and giving it
     back is never reported as a change.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - laravel_ops.k8s.cluster_auth
   - laravel_ops.k8s.attributes
   - laravel_ops.k8s.attributes.actiongroup_cluster
 attributes:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: k8s_job_run
 short_description: Run a Kubernetes Job to completion and return its logs
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - laravel_ops maintainers (@laravel_ops)
 description:
@@ -31,7 +31,7 @@ description:
     result; what the containers themselves print to their logs does. Keep secret values out of
     the manifest itself (use C(secretKeyRef)), since module arguments may be logged at high verbosity.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - laravel_ops.k8s.cluster_auth
   - laravel_ops.k8s.attributes
   - laravel_ops.k8s.attributes.actiongroup_cluster
 attributes:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: migration_plan
 short_description: Decide how the database migrations of a deployment run
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - laravel_ops maintainers (@laravel_ops)
 description:

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: image_tag
 short_description: Whether a string is an image tag
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - laravel_ops maintainers (@laravel_ops)
 description:

@@ -3,17 +3,7 @@
 import pytest
 import yaml
 
-from playbook_helpers import ENVIRONMENTS, MONITORING_APIS, ROOT, ansible_playbook, run, tool
-
-# prod pins images by digest, which render.yml takes from the registry; there is no registry
-# here, so the digests a build would have produced are given, as an inventory may give them.
-PINNED = {
-    "prod": {
-        name: {"registry": "registry.example.com", "repository": f"laravel-ops/backend-{target}",
-               "digest": "sha256:" + digit * 64}
-        for name, target, digit in (("backend_php_image", "php", "a"), ("backend_nginx_image", "nginx", "b"))
-    },
-}
+from playbook_helpers import ENVIRONMENTS, MONITORING_APIS, PINNED, ROOT, ansible_playbook, run, tool
 
 
 @pytest.fixture(scope="session")

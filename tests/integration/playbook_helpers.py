@@ -19,6 +19,16 @@ MONITORING_APIS = (
     "--api-versions", "monitoring.coreos.com/v1/PrometheusRule",
 )
 
+# prod pins images by digest, which render.yml takes from the registry; there is no registry
+# here, so the digests a build would have produced are given, as an inventory may give them.
+PINNED = {
+    "prod": {
+        name: {"registry": "registry.example.com", "repository": f"laravel-ops/backend-{target}",
+               "digest": "sha256:" + digit * 64}
+        for name, target, digit in (("backend_php_image", "php", "a"), ("backend_nginx_image", "nginx", "b"))
+    },
+}
+
 
 def tool(name):
     """Absolute path of a tool the setup script installed, or skip the test saying which."""
@@ -55,6 +65,25 @@ def offline_env(tmp_path):
         "PATH": os.pathsep.join([str(TOOLS_BIN), str(VENV_BIN), env.get("PATH", "")]),
     })
     return env
+
+
+def copy_checkout(dest):
+    """Copy what a clone of this repository would hold into dest: the tracked files and the new ones
+    git would commit, as the working tree has them, symlinks as symlinks (no .git, no caches)."""
+    if not shutil.which("git"):
+        pytest.skip("git is not installed; run scripts/setup.sh")
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    for name in filter(None, listing.split("\0")):
+        source, target = ROOT / name, dest / name
+        if not os.path.lexists(source):  # deleted in the working tree, not yet in the index
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, target)
+    return dest
 
 
 def run(argv, env=None, cwd=ROOT, check=True, stdin=None):
