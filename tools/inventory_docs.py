@@ -34,8 +34,8 @@ def _import_collection():
 
 
 _checks, _problems, _settings = _import_collection()
-ANSIBLE_TYPES = {'choice': 'str', 'bool': 'bool', 'int': 'int', 'int_or_percent': 'raw', 'image': 'dict', 'database': 'dict',
-                 'chart_values': 'dict', 'path': 'path'}
+ANSIBLE_TYPES = {'choice': 'str', 'bool': 'bool', 'approval': 'raw', 'int': 'int', 'int_or_percent': 'raw',
+                 'image': 'dict', 'database': 'dict', 'ca_source': 'dict', 'chart_values': 'dict', 'path': 'path'}
 
 
 def option_of(setting):
@@ -60,6 +60,7 @@ def _chart_column(setting):
              'image': '', 'mapping': '', 'app_secret': ' (or the role\'s own `<backend_release_name>-app-secrets`)',
              'pins_digests': ' (true where the policy pins images by digest, once deployed)',
              'cleared': ' (null)',
+             'ca_source': ' (`configMapName` or `secretName`, and `key`)',
              'merge': ''}
     cells = []
     for path, transform in setting.get('chart', ()):
@@ -74,7 +75,7 @@ def _policy_column(setting):
     rules = []
     for environment, rule in setting.get('policy', {}).items():
         if 'allowed' in rule:
-            text = 'only %s' % _problems.one_of(rule['allowed'])
+            text = '%s %s' % ('set, to' if rule.get('required') else 'only', _problems.one_of(rule['allowed']))
         elif 'forbidden' in rule:
             text = 'not %s' % _problems.one_of(rule['forbidden'])
         elif 'minimum' in rule:
@@ -131,6 +132,8 @@ def render_docs():
         '  Helm values only ever name a Secret.',
         '- `backend_replicas_max` is at least `backend_replicas_min`; `backend_ingress_tls_secret` needs',
         '  `backend_ingress_host`; an image the image role builds needs a `registry` to push to.',
+        '- `backend_database_sslmode` verify-ca or verify-full needs `backend_database_ca`, and with',
+        '  `backend_pgbouncer_enabled` also `backend_pgbouncer_tls_secret`, so that no hop goes unchecked.',
         '- The policy holds for the same chart paths when `backend_chart_values` sets them directly.',
         '- A `backend_*` name not listed here is refused, with the nearest listed name.',
         '',
@@ -192,6 +195,11 @@ def render_argument_specs(role, specs):
                         lines.extend('        %s' % line for line in wrapped[1:])
                 else:
                     lines.extend(_text(key, spec[key], 4))
+        # Whatever else an entry point says of itself (version_added, author, seealso, ...) is kept as written.
+        for key, value in spec.items():
+            if key not in ('short_description', 'description', 'options'):
+                dumped = yaml.safe_dump({key: value}, default_flow_style=False, sort_keys=False, width=WIDTH - 4)
+                lines.extend('    ' + line for line in dumped.splitlines())
         options = spec.get('options', {})
         if id(options) in anchors:
             lines.append('    options: *%s' % anchors[id(options)])
@@ -200,7 +208,9 @@ def render_argument_specs(role, specs):
         anchors[id(options)] = anchor
         lines.append('    options: &%s' % anchor)
         own = [(n, o) for n, o in options.items() if n not in table_options and not n.startswith('backend_')]
-        for name, option in own + sorted(table_options.items(), key=lambda item: list(table_options).index(item[0])):
+        # main reads every variable the table gives the role; another entry point the ones it names.
+        read = [(n, o) for n, o in table_options.items() if entry == 'main' or n in options]
+        for name, option in own + read:
             lines.extend(_option(name, option, 6))
     return '\n'.join(lines) + '\n'
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: backend_chart_values
 short_description: Turn the backend_* inventory variables into validated values of the backend chart
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - laravel_ops maintainers (@laravel_ops)
 description:

@@ -38,14 +38,24 @@ def pod_summary(pods):
     return lines
 
 
+def _finished(status):
+    """A container that ran to its end and exited 0 (a Job's): not ready, but not failing."""
+    terminated = (status.get("state") or {}).get("terminated")
+    return terminated is not None and (terminated or {}).get("exitCode") == 0
+
+
 def failing_containers(pods, limit=4):
     """The containers that are not ready, as ``{pod, container, previous}``, the ones that restarted
-    first (their previous instance's log says why); at most ``limit``."""
+    first (their previous instance's log says why); at most ``limit``. The pods of Jobs that
+    succeeded (the release's migration and seed Jobs match its selector too) are left out, so they
+    cannot take the places of the containers that fail."""
     found = []
     for pod in pods or []:
         name = (pod.get("metadata") or {}).get("name", "?")
+        if (pod.get("status") or {}).get("phase") == "Succeeded":
+            continue
         for status in (pod.get("status") or {}).get("containerStatuses", []):
-            if not status.get("ready"):
+            if not status.get("ready") and not _finished(status):
                 restarts = status.get("restartCount", 0)
                 running = "running" in (status.get("state") or {})
                 found.append({"pod": name, "container": status.get("name", "?"),

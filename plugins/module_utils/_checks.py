@@ -28,13 +28,17 @@ from ansible_collections.laravel_ops.k8s.plugins.module_utils._problems import (
     problem,
     show,
 )
-from ansible_collections.laravel_ops.k8s.plugins.module_utils._settings import SETTINGS
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._settings import SETTINGS, VERIFYING_SSLMODES
 
 BY_NAME = dict((setting['name'], setting) for setting in SETTINGS)
 PREFIX = 'backend_'
 DATABASE_KEYS = ('host', 'port', 'name', 'username')
+CA_SOURCES = ('config_map', 'secret')
+CA_SOURCE_KEYS = CA_SOURCES + ('key',)
 APP_KEY_PREFIX = 'base64:'
 APP_KEY_BYTES = 32
+# An AWX survey has no boolean question: an approval may come as a multiple-choice answer.
+APPROVAL_ANSWERS = {'yes': True, 'no': False}
 SECRET_FORMS = ('either backend_existing_secret (a Secret holding APP_KEY and DB_PASSWORD), '
                 'or both backend_app_key and backend_database_password')
 
@@ -42,6 +46,8 @@ _DNS_LABEL_RE = re.compile(r'^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$')
 _PERCENT_RE = re.compile(r'^(?:100|[1-9]?[0-9])%$')
 _APP_ENV_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 _HTTP_URL_RE = re.compile(r'^(https?)://([^/?#]+)(?:[/?#].*)?$')
+# A key of a ConfigMap or Secret.
+_OBJECT_KEY_RE = re.compile(r'^[-._a-zA-Z0-9]{1,253}$')
 HELM_RELEASE_NAME_MAX = 53
 
 
@@ -135,6 +141,8 @@ def allowed_text(setting):
         text = one_of(setting['choices'])
     elif kind == 'bool':
         text = 'true or false'
+    elif kind == 'approval':
+        text = 'true or false, or the survey answers %s' % ' or '.join(APPROVAL_ANSWERS)
     elif kind == 'int':
         text = 'an integer >= %d' % setting['minimum']
     elif kind == 'int_or_percent':
@@ -143,6 +151,9 @@ def allowed_text(setting):
         text = 'a mapping with keys %s' % ', '.join(_image_reference.FIELDS)
     elif kind == 'database':
         text = 'a mapping with keys %s' % ', '.join(DATABASE_KEYS)
+    elif kind == 'ca_source':
+        text = ('a mapping with either config_map or secret (the name of the object holding the CA) and '
+                'optionally key (default ca.crt)')
     elif kind == 'chart_values':
         text = 'a mapping of chart values'
     elif kind == 'app_key':
@@ -187,6 +198,26 @@ def _database_problems(name, value):
     return lines
 
 
+def _ca_source_problems(name, value):
+    if not isinstance(value, Mapping):
+        return [problem(name, '%s is not a mapping' % show(value), allowed_text(BY_NAME[name]))]
+    lines = [problem('%s.%s' % (name, key), 'unknown key', ', '.join(CA_SOURCE_KEYS))
+             for key in sorted((k for k in value if k not in CA_SOURCE_KEYS), key=str)]
+    sources = [key for key in CA_SOURCES if value.get(key) is not None]
+    if len(sources) != 1:
+        what = 'both config_map and secret' if sources else 'neither config_map nor secret'
+        lines.append(problem(name, '%s given' % what, 'exactly one of config_map and secret'))
+    for key in sources:
+        if not is_dns_subdomain(value[key]):
+            lines.append(problem('%s.%s' % (name, key), '%s is not valid' % show(value[key]),
+                                 _STRING_KINDS['dns_subdomain'][1]))
+    key = value.get('key')
+    if key is not None and not (isinstance(key, str) and _OBJECT_KEY_RE.match(key)):
+        lines.append(problem(name + '.key', '%s is not valid' % show(key),
+                             'a ConfigMap or Secret key: letters, digits, -, _ and .'))
+    return lines
+
+
 def value_problems(name, value):
     """Problems of one set variable against its kind (the value is neither null nor unset)."""
     setting = BY_NAME[name]
@@ -198,6 +229,9 @@ def value_problems(name, value):
     if kind == 'bool':
         return [] if isinstance(value, bool) else [problem(
             name, '%s is not a boolean' % show(value), 'true or false (a YAML boolean, not a string or a number)')]
+    if kind == 'approval':
+        ok = isinstance(value, bool) or (isinstance(value, str) and value in APPROVAL_ANSWERS)
+        return [] if ok else [problem(name, '%s is not an approval' % show(value), allowed)]
     if kind == 'int':
         if not is_int(value):
             return [problem(name, '%s is not an integer' % show(value), allowed)]
@@ -211,6 +245,8 @@ def value_problems(name, value):
         return _image_problems(name, value)
     if kind == 'database':
         return _database_problems(name, value)
+    if kind == 'ca_source':
+        return _ca_source_problems(name, value)
     if kind == 'chart_values':
         return [] if isinstance(value, Mapping) else [problem(name, '%s is not a mapping' % show(value), allowed)]
     if kind == 'app_key':
@@ -263,10 +299,31 @@ def _one_secret_form(inventory, for_deploy):
     return []
 
 
+def _verifying_needs_a_ca(inventory):
+    mode = inventory.get('backend_database_sslmode')
+    if mode in VERIFYING_SSLMODES and inventory.get('backend_database_ca') is None:
+        return [problem('backend_database_ca', 'missing while backend_database_sslmode is %s, which checks the '
+                        "server's certificate against it" % mode, allowed_text(BY_NAME['backend_database_ca']))]
+    return []
+
+
+def _verifying_needs_pgbouncer_tls(inventory):
+    mode = inventory.get('backend_database_sslmode')
+    if mode in VERIFYING_SSLMODES and inventory.get('backend_pgbouncer_enabled') is True \
+            and is_unset(BY_NAME['backend_pgbouncer_tls_secret'], inventory.get('backend_pgbouncer_tls_secret')):
+        return [problem('backend_pgbouncer_tls_secret', 'missing while backend_pgbouncer_enabled is true and '
+                        'backend_database_sslmode is %s: the application would reach PgBouncer unencrypted' % mode,
+                        _STRING_KINDS['dns_subdomain'][1])]
+    return []
+
+
 _CROSS_RULES = (
     (('backend_replicas_min', 'backend_replicas_max'), lambda inv, deploy: _replicas_in_order(inv)),
     (('backend_ingress_host', 'backend_ingress_tls_secret'), lambda inv, deploy: _tls_needs_a_host(inv)),
     (('backend_existing_secret', 'backend_app_key', 'backend_database_password'), _one_secret_form),
+    (('backend_database_sslmode', 'backend_database_ca'), lambda inv, deploy: _verifying_needs_a_ca(inv)),
+    (('backend_database_sslmode', 'backend_pgbouncer_enabled', 'backend_pgbouncer_tls_secret'),
+     lambda inv, deploy: _verifying_needs_pgbouncer_tls(inv)),
 )
 
 

@@ -34,6 +34,8 @@ TRANSFORMS = {
     'cleared': lambda value: None,
     'image': _without_unset,
     'mapping': lambda value: dict((k, v) for k, v in value.items() if v is not None),
+    'ca_source': lambda value: dict(configMapName=value.get('config_map') or '', secretName=value.get('secret') or '',
+                                    key=value.get('key') or 'ca.crt'),
 }
 
 

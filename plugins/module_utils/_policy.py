@@ -72,7 +72,12 @@ def inventory_policy_problems(inventory, environment, names, require_digest):
     lines = []
     for setting, rule in rules_in(environment):
         name = setting['name']
-        if name not in names or inventory.get(name) is None:
+        if name not in names:
+            continue
+        if inventory.get(name) is None:
+            if rule.get('required'):
+                lines.append(problem(name, 'missing in %s%s' % (environment, _because(rule)),
+                                     '%s (%s policy)' % (_allowed(rule, setting), environment)))
             continue
         value = inventory[name]
         if 'requires' in rule:

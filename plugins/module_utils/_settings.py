@@ -15,9 +15,9 @@ here; nothing else lists these variables.
 A ``default`` is what a role reads when the inventory leaves an optional variable unset; a
 chart-mapped variable without one leaves the chart's own default in place.
 
-Policy rules: ``allowed`` (the only values), ``forbidden``, ``minimum``, ``requires`` (a field
-an image must carry once it is deployed: its digest) and ``approval`` (a migration Job there
-needs ``backend_migrations_approved``).
+Policy rules: ``allowed`` (the only values), ``forbidden``, ``minimum``, ``required`` (unset is
+refused too), ``requires`` (a field an image must carry once it is deployed: its digest) and
+``approval`` (a migration Job there needs ``backend_migrations_approved``).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -27,11 +27,15 @@ ENVIRONMENTS = ('local', 'dev', 'staging', 'prod')
 LOG_LEVELS = ('debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency')
 MIGRATION_MODES = ('hooks', 'job', 'off')
 IMAGE_FLAVOURS = ('alpine', 'debian')
+SSLMODES = ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full')
+VERIFYING_SSLMODES = ('verify-ca', 'verify-full')
 
 # The deploy playbook itself reads backend_build_image; the rest is read by these roles.
 DEPLOY_PLAYBOOK = 'deploy'
 
 _PINNED = dict(requires='digest', reason='images are deployed pinned by digest (the image role supplies it)')
+_VERIFIED = dict(allowed=VERIFYING_SSLMODES, required=True,
+                 reason='prefer falls back to plaintext, and neither prefer nor require checks the server')
 
 SETTINGS = (
     dict(name='backend_environment', kind='choice', choices=ENVIRONMENTS, required=True,
@@ -41,7 +45,7 @@ SETTINGS = (
          description='The environment this inventory deploys; selects its policy and labels every object '
                      '(app.kubernetes.io/environment).'),
     dict(name='backend_namespace', kind='dns_label', required=True,
-         roles=('release', 'postgresql', 'migrations', 'rollback'),
+         roles=('release', 'postgresql', 'migrations', 'rollback', 'deployer'),
          description='Namespace of the release (created with Pod Security restricted enforced).'),
     dict(name='backend_release_name', kind='release_name', required=True,
          roles=('release', 'migrations', 'rollback'),
@@ -109,7 +113,25 @@ SETTINGS = (
          chart=((('database',), 'mapping'),), roles=('release', 'postgresql'),
          description='The PostgreSQL database: host, port, name, username (the password is '
                      'backend_database_password).'),
-    dict(name='backend_database_in_cluster', kind='bool', default=False, roles=('image', 'postgresql'),
+    dict(name='backend_database_sslmode', kind='choice', choices=SSLMODES,
+         chart=((('database', 'sslmode'), 'value'),), roles=('release',),
+         policy={'staging': _VERIFIED, 'prod': _VERIFIED},
+         description="libpq's sslmode for every connection to the database (the application's, through PgBouncer "
+                     "when it is on, and the migration Jobs'); unset keeps the chart's prefer. verify-ca and "
+                     'verify-full need backend_database_ca.'),
+    dict(name='backend_database_ca', kind='ca_source', roles=('release',),
+         chart=((('database', 'ca'), 'ca_source'),),
+         description='Where the CA certificate (PEM, several may follow each other) that signs the database '
+                     "servers' certificates lives, in the release's namespace: config_map or secret (its name) and "
+                     "key (default ca.crt). The application and PgBouncer check PostgreSQL's certificate against it, "
+                     "and the application checks PgBouncer's. The in-cluster PostgreSQL makes its own CA there."),
+    dict(name='backend_pgbouncer_tls_secret', kind='dns_subdomain', empty_means_unset=True,
+         chart=((('pgbouncer', 'tls', 'secretName'), 'value'),), roles=('release',),
+         description="A kubernetes.io/tls Secret (tls.crt, tls.key) PgBouncer serves TLS with; its certificate "
+                     "names PgBouncer's Service as <service>.<namespace>.svc and is signed by the CA of "
+                     'backend_database_ca. Needed with PgBouncer and backend_database_sslmode verify-ca or '
+                     'verify-full; then PgBouncer refuses clients without TLS.'),
+    dict(name='backend_database_in_cluster', kind='bool', default=False, roles=('image', 'release', 'postgresql'),
          description='Run PostgreSQL in the cluster (local and test clusters; production uses a managed '
                      'database).'),
     dict(name='backend_postgresql_image', kind='image', in_use_when='backend_database_in_cluster',
@@ -132,10 +154,10 @@ SETTINGS = (
          policy={'prod': dict(allowed=('job', 'off'), reason='hook Jobs run after the new pods start')},
          description='hooks: Helm post-install/post-upgrade Jobs; job: an explicit Job before the rollout; '
                      'off: nothing migrates.'),
-    dict(name='backend_migrations_approved', kind='bool', default=False, roles=('migrations',),
+    dict(name='backend_migrations_approved', kind='approval', default=False, roles=('migrations',),
          policy={'prod': dict(approval=True)},
-         description='Approval, for this deploy, to run the migration Job where the environment asks for one '
-                     '(an AWX survey answer or -e).'),
+         description='Approval, for this deploy, to run the migration Job where the environment asks for one: '
+                     'true or false (-e), or yes or no (the multiple-choice answer of an AWX survey).'),
     dict(name='backend_seed', kind='bool',
          chart=((('migrations', 'seed', 'enabled'), 'value'),), roles=('release',),
          policy={'prod': dict(allowed=(False,))},

@@ -56,11 +56,15 @@ def inventory_names(variable_names, role=None):
 
 
 def with_defaults(inventory, role=None):
-    """The inventory with the table's default for each unset variable ``role`` reads."""
+    """The inventory as ``role`` reads it: the table's default for each unset variable, and an
+    approval given as a survey answer (yes / no) as the boolean it stands for."""
     filled = dict(inventory)
     for name in role_variables(role):
-        if filled.get(name) is None and 'default' in _checks.BY_NAME[name]:
-            filled[name] = _checks.BY_NAME[name]['default']
+        setting = _checks.BY_NAME[name]
+        if filled.get(name) is None and 'default' in setting:
+            filled[name] = setting['default']
+        elif setting['kind'] == 'approval' and isinstance(filled.get(name), str):
+            filled[name] = _checks.APPROVAL_ANSWERS.get(filled[name], filled[name])
     return filled
 
 

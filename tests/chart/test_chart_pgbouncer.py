@@ -8,9 +8,12 @@ import subprocess
 
 import pytest
 
-from chart_helpers import BASE_VALUES, FULLNAME, ROOT, container, helm_template, kinds, one, render, render_error
+from chart_helpers import BASE_VALUES, FULLNAME, NAMESPACE, ROOT, container, helm_template, kinds, one, render, render_error
 
 PGBOUNCER = f"{FULLNAME}-pgbouncer"
+PGBOUNCER_HOST = f"{PGBOUNCER}.{NAMESPACE}.svc"
+CA_FILE = "/run/secrets/database-ca/ca.crt"
+VERIFIED = {"database": {"sslmode": "verify-full", "ca": {"configMapName": "database-ca"}}}
 ON = {"pgbouncer": {"enabled": True, "image": {"tag": "0123abcd"}}}
 SM_API = "monitoring.coreos.com/v1/ServiceMonitor"
 SELECTOR = {"app.kubernetes.io/name": "backend", "app.kubernetes.io/instance": "shop"}
@@ -66,10 +69,13 @@ def test_on_renders_deployment_service_configmap(on_docs):
 
 def test_app_goes_through_pgbouncer(on_docs):
     data = one(on_docs, "ConfigMap", FULLNAME)["data"]
-    assert (data["DB_HOST"], data["DB_PORT"]) == (PGBOUNCER, "6432")
-    # PgBouncer serves no TLS; database.sslmode applies to its own hop to PostgreSQL
+    # the name PgBouncer's certificate carries, whatever the cluster's domain
+    assert (data["DB_HOST"], data["DB_PORT"]) == (PGBOUNCER_HOST, "6432")
+    # without a certificate PgBouncer serves no TLS; database.sslmode applies to its hop to PostgreSQL
     assert data["DB_SSLMODE"] == "disable"
     assert _ini(on_docs)["pgbouncer"]["server_tls_sslmode"] == "prefer"
+    assert "DB_SSLROOTCERT" not in data
+    assert "client_tls_sslmode" not in _ini(on_docs)["pgbouncer"]
 
 
 def test_upstream_is_the_database_the_app_had():
@@ -272,6 +278,58 @@ def test_schema_rejects_bad_values(values, expected):
         assert text in error
 
 
-def test_certificate_checks_refused():
+def test_verifying_needs_the_ca_and_a_certificate_for_pgbouncer():
     error = render_error(_on() | {"database": {"sslmode": "verify-full"}})
-    assert "database.sslmode=verify-full" in error and "pgbouncer.enabled" in error
+    assert "database.sslmode=verify-full checks the server's certificate against a CA: set database.ca" in error
+    assert "database.sslmode=verify-full with pgbouncer.enabled=true needs pgbouncer.tls.secretName" in error
+    assert "2 problems" in error
+
+
+def test_verified_tls_on_both_hops():
+    docs = render(_on(tls={"secretName": "pgbouncer-tls"}) | VERIFIED)
+    data = one(docs, "ConfigMap", FULLNAME)["data"]
+    assert (data["DB_HOST"], data["DB_SSLMODE"], data["DB_SSLROOTCERT"]) == (PGBOUNCER_HOST, "verify-full", CA_FILE)
+    ini = _ini(docs)["pgbouncer"]
+    assert (ini["server_tls_sslmode"], ini["server_tls_ca_file"]) == ("verify-full", CA_FILE)
+    assert ini["client_tls_sslmode"] == "allow"
+    assert ini["client_tls_cert_file"] == "/run/secrets/pgbouncer-tls/tls.crt"
+    assert ini["client_tls_key_file"] == "/run/secrets/pgbouncer-tls/tls.key"
+    assert ini["client_tls_ca_file"] == CA_FILE
+    # every client but the exporter on loopback must use TLS
+    hba = [line.split() for line in one(docs, "ConfigMap", PGBOUNCER)["data"]["pg_hba.conf"].splitlines()
+           if line.strip() and not line.lstrip().startswith("#")]
+    assert hba == [["host", "pgbouncer", "laravel", "127.0.0.1/32", "trust"],
+                   ["hostssl", "all", "all", "0.0.0.0/0", "scram-sha-256"],
+                   ["hostssl", "all", "all", "::/0", "scram-sha-256"]]
+    pod = _pod(docs)
+    mounts = {m["name"]: m for m in container(pod, "pgbouncer")["volumeMounts"]}
+    assert mounts["database-ca"]["mountPath"] == "/run/secrets/database-ca" and mounts["database-ca"]["readOnly"]
+    assert mounts["tls"]["mountPath"] == "/run/secrets/pgbouncer-tls" and mounts["tls"]["readOnly"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["database-ca"]["configMap"] == {"name": "database-ca",
+                                                   "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    assert volumes["tls"]["secret"]["secretName"] == "pgbouncer-tls"
+    assert volumes["tls"]["secret"]["defaultMode"] == 0o440
+
+
+def test_tls_accepted_but_not_required_below_require():
+    docs = render(_on(tls={"secretName": "pgbouncer-tls"}) | {"database": {"sslmode": "prefer"}})
+    hba = one(docs, "ConfigMap", PGBOUNCER)["data"]["pg_hba.conf"]
+    assert "hostssl" not in hba
+    # PgBouncer loads a CA file even when it asks no client for a certificate
+    assert _ini(docs)["pgbouncer"]["client_tls_ca_file"] == "/run/secrets/pgbouncer-tls/tls.crt"
+    assert one(docs, "ConfigMap", FULLNAME)["data"]["DB_SSLMODE"] == "prefer"
+
+
+@pytest.mark.parametrize("hook", [True, False])
+def test_jobs_verify_postgresql_with_the_ca(hook):
+    values = _on(tls={"secretName": "pgbouncer-tls"}) | VERIFIED | {
+        "migrations": {"hook": hook, "nameSuffix": "r7"}}
+    pod = one(render(values), "Job")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert (env["DB_HOST"], env["DB_SSLMODE"]) == ("postgresql", "verify-full")
+    if not hook:
+        assert env["DB_SSLROOTCERT"] == CA_FILE
+    assert {"name": "database-ca", "mountPath": "/run/secrets/database-ca", "readOnly": True} in \
+        pod["containers"][0]["volumeMounts"]
+    assert "database-ca" in [v["name"] for v in pod["volumes"]]

@@ -318,7 +318,7 @@ def test_config_values_and_extra_env():
             "app": {"env": "staging", "debug": True, "logLevel": "debug", "url": "https://x.test",
                     "extraEnv": {"CACHE_STORE": "array", "WORKERS": 4}},
             "database": {"host": "db.internal", "port": 6432, "name": "shop", "username": "shop",
-                         "sslmode": "verify-full"},
+                         "sslmode": "verify-full", "ca": {"secretName": "rds-ca", "key": "bundle.pem"}},
         }
     )
     data = one(docs, "ConfigMap")["data"]
@@ -328,6 +328,12 @@ def test_config_values_and_extra_env():
     assert data["APP_URL"] == "https://x.test"
     assert (data["DB_HOST"], data["DB_PORT"], data["DB_DATABASE"]) == ("db.internal", "6432", "shop")
     assert data["DB_SSLMODE"] == "verify-full"
+    assert data["DB_SSLROOTCERT"] == "/run/secrets/database-ca/ca.crt"
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert {"name": "database-ca", "secret": {"secretName": "rds-ca", "items": [{"key": "bundle.pem", "path": "ca.crt"}]}} \
+        in pod["volumes"]
+    mounts = {c["name"]: [m["name"] for m in c["volumeMounts"]] for c in pod["containers"]}
+    assert "database-ca" in mounts["php-fpm"] and "database-ca" not in mounts["nginx"]
     assert data["CACHE_STORE"] == "array"
     assert data["WORKERS"] == "4"
 

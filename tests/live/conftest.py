@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from live_helpers import NAMESPACE, RELEASE, VERSION_A
+from live_helpers import NAMESPACE, RELEASE, VERSION_A, release_inventory
 from operator_helpers import KUBECONFIG, ROOT, Playbook, kube_json, kubectl, require_cluster, require_registry, run, skip, tool
 
 
@@ -19,15 +19,7 @@ def backend(tmp_path_factory):
     if kube_json("namespace", NAMESPACE) is not None:
         skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
     tmp = tmp_path_factory.mktemp("live")
-    base = {
-        "backend_namespace": NAMESPACE,
-        "backend_release_name": RELEASE,
-        "backend_database": {"host": f"postgresql.{NAMESPACE}.svc.cluster.local", "port": 5432,
-                             "name": "laravel", "username": "laravel"},
-        "backend_replicas_max": 10,
-        "backend_chart_values": {"php": {"resources": {"requests": {"cpu": "50m"}}},
-                                 "nginx": {"resources": {"requests": {"cpu": "20m"}}}},
-    }
+    base = {**release_inventory(NAMESPACE, RELEASE), "backend_replicas_max": 10}
     deploy = Playbook(tmp, base, user, password, playbook=ROOT / "deploy.yml")
     started = time.monotonic()
     deploy({"image_tag": VERSION_A})

@@ -5,15 +5,21 @@ pod's IP on the node's pod bridge: no traffic leaves the machine."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
@@ -31,6 +37,19 @@ SOURCE = tree_hash(ROOT / "examples" / "laravel-app", ROOT / "docker")
 VERSION_A = f"live-{SOURCE}-a"
 VERSION_B = f"live-{SOURCE}-b"
 DEPLOYMENT = f"{RELEASE}-backend"
+
+
+def release_inventory(namespace: str, release: str) -> dict:
+    """The extra vars of a test release beside the local inventory's: its own namespace and
+    PostgreSQL there, and CPU requests small enough for several releases on the test node."""
+    return {
+        "backend_namespace": namespace,
+        "backend_release_name": release,
+        "backend_database": {"host": f"postgresql.{namespace}.svc.cluster.local", "port": 5432,
+                             "name": "laravel", "username": "laravel"},
+        "backend_chart_values": {"php": {"resources": {"requests": {"cpu": "50m"}}},
+                                 "nginx": {"resources": {"requests": {"cpu": "20m"}}}},
+    }
 # the cluster's own Debian test image (cluster/versions.env), with testbox in it
 TEST_IMAGE = "laravel-ops.local/debian:bookworm-minbase"
 OUTSIDER = "laravel-ops-live-outsider"
@@ -84,9 +103,13 @@ def get(host: str, port: int, path: str, *, timeout: float = 10,
         connection.close()
 
 
+# nginx serves /metrics on a port of its own (docker/nginx/default.conf); the web port answers 404 there.
+METRICS_PORT = 9113
+
+
 def pod_metrics(pod: dict) -> str:
-    """GET /metrics of one pod (each pod counts its own requests)."""
-    status, _, body = get(pod["status"]["podIP"], 8080, "/metrics")
+    """GET /metrics of one pod on nginx's metrics port (each pod counts its own requests)."""
+    status, _, body = get(pod["status"]["podIP"], METRICS_PORT, "/metrics")
     assert status == 200, body[:500]
     return body.decode()
 
@@ -122,12 +145,14 @@ class LoadSummary:
 class Load:
     """Bounded load on GET `path` of the Service: `workers` threads, each request on a new
     connection, until stop(), `max_seconds` or `max_requests`, whichever comes first. A failure
-    is a connection error, a timeout or a status other than 200; each 200 must name its version."""
+    is a connection error, a timeout or a status other than 200; each 200 must name its version.
+    `pause` seconds between a worker's requests keep the rate down (the php-fpm containers ask
+    for 50m CPU here, so an unpaced load makes the HPA add pods until the node is full)."""
 
     def __init__(self, path: str = "/", *, workers: int = 4, max_seconds: float = 600,
-                 max_requests: int = 200_000, timeout: float = 10):
+                 max_requests: int = 200_000, timeout: float = 10, pause: float = 0.0):
         self.host, self.port = service_address()
-        self.path, self.workers, self.timeout = path, workers, timeout
+        self.path, self.workers, self.timeout, self.pause = path, workers, timeout, pause
         self.max_seconds, self.max_requests = max_seconds, max_requests
         self.summary = LoadSummary()
         self._lock = threading.Lock()
@@ -178,10 +203,13 @@ class Load:
                 else:
                     self.summary.latencies_ms.append(elapsed_ms)
                     self.summary.versions[version] += 1
+            if self.pause:
+                self._stop.wait(self.pause)
 
 
 def helm_revision() -> int:
-    listed = run([tool("helm"), "--kubeconfig", KUBECONFIG, "list", "-n", NAMESPACE, "-o", "json"]).stdout
+    # --all: without it `helm list` leaves out a release whose newest revision is pending-*
+    listed = run([tool("helm"), "--kubeconfig", KUBECONFIG, "list", "--all", "-n", NAMESPACE, "-o", "json"]).stdout
     return next(int(r["revision"]) for r in json.loads(listed) if r["name"] == RELEASE)
 
 
@@ -203,6 +231,10 @@ def testbox_pod(namespace: str, name: str, labels: dict, command: list[str], res
     }
 
 
+# Not a test, though its name starts with "test": the test modules import it.
+testbox_pod.__test__ = False
+
+
 def finished_phase(namespace: str, name: str) -> str:
     def phase():
         pod = kube_json("pod", name, "-n", namespace)
@@ -218,3 +250,187 @@ def can_connect_from_backend(host: str, port: int) -> bool:
                      '$s = @fsockopen($argv[1], (int) $argv[2], $code, $message, 3); echo $s ? "open" : "closed";',
                      host, str(port), timeout=60)
     return result.stdout.strip() == "open"
+
+
+# ---- faults: the release's Helm state, its lock, its endpoints, deploys run by hand ----------------
+
+# The deploy lock of the release (roles/release/tasks/lock.yml): a Lease in its namespace.
+LEASE = f"{RELEASE}-deploy"
+LOCAL_INVENTORY = ROOT / "inventories" / "local"
+
+
+def helm_status() -> dict | None:
+    """`helm status -o json` of the release (its newest revision, pending ones included)."""
+    result = run([tool("helm"), "--kubeconfig", KUBECONFIG, "status", RELEASE, "-n", NAMESPACE, "-o", "json"],
+                 check=False, timeout=60)
+    if result.returncode != 0:
+        return None
+    release = json.loads(result.stdout)
+    return {"revision": release["version"], "status": release["info"]["status"]}
+
+
+def helm_history() -> list[dict]:
+    result = run([tool("helm"), "--kubeconfig", KUBECONFIG, "history", RELEASE, "-n", NAMESPACE, "-o", "json"],
+                 timeout=60)
+    return sorted(json.loads(result.stdout), key=lambda entry: int(entry["revision"]))
+
+
+def deployed_images() -> dict[str, str]:
+    """The images (by digest) of the web Deployment's containers, as the cluster runs them now."""
+    spec = kube_json("deployment", DEPLOYMENT, "-n", NAMESPACE)["spec"]["template"]["spec"]
+    return {c["name"]: c["image"] for c in spec["containers"]}
+
+
+def served_versions(requests: int = 10) -> set[str]:
+    """The versions the Service answers / with (one new connection a request)."""
+    host, port = service_address()
+    return {json.loads(get(host, port, "/")[2])["version"] for _ in range(requests)}
+
+
+def other_version() -> str:
+    """Whichever of A and B is not serving now, so that deploying it really rolls out."""
+    serving = served_versions()
+    assert len(serving) == 1 and serving <= {VERSION_A, VERSION_B}, f"serving {serving}, expected A or B alone"
+    return VERSION_A if serving == {VERSION_B} else VERSION_B
+
+
+def lease() -> dict | None:
+    return kube_json("lease", LEASE, "-n", NAMESPACE)
+
+
+def endpoint_ready(address: str) -> bool | None:
+    """Whether `address` is a ready endpoint of the web Service (None: not listed at all)."""
+    slices = kube_json("endpointslices", "-n", NAMESPACE, "-l", f"kubernetes.io/service-name={DEPLOYMENT}")["items"]
+    for endpoint in (e for s in slices for e in s.get("endpoints") or []):
+        if address in endpoint.get("addresses", []):
+            return bool((endpoint.get("conditions") or {}).get("ready"))
+    return None
+
+
+def inventory_secrets(registry_user: str, registry_password: str) -> dict[str, str]:
+    """Every secret a deploy handles, as it could leak: the local inventory's backend_app_key and
+    backend_database_password (read from the inventory, and base64 of each, as the Secret holds
+    them), the registry password and the Basic authorization it makes."""
+    inventory = {}
+    for path in sorted((LOCAL_INVENTORY / "group_vars").rglob("*.yml")):
+        inventory.update(yaml.safe_load(path.read_text()) or {})
+    secrets = {name: str(inventory[name]) for name in ("backend_app_key", "backend_database_password")}
+    secrets["registry password"] = registry_password
+    for name in ("backend_app_key", "backend_database_password"):
+        secrets[f"{name} (base64)"] = base64.b64encode(secrets[name].encode()).decode()
+    secrets["registry Basic authorization"] = base64.b64encode(f"{registry_user}:{registry_password}".encode()).decode()
+    assert all(len(value) >= 8 for value in secrets.values()), "a secret too short to look for"
+    return secrets
+
+
+def playbook_command(deploy, extra: dict, *options: str) -> list[str]:
+    """The ansible-playbook command line the `backend` fixture's Playbook runs, with `extra` over
+    its base variables and `options` (e.g. -vvv) added."""
+    deploy.runs += 1
+    extra_file = deploy.tmp / f"extra-{deploy.runs}.yml"
+    extra_file.write_text(yaml.safe_dump({**deploy.base_vars, **extra}))
+    return [tool("ansible-playbook"), "-i", str(LOCAL_INVENTORY), str(deploy.playbook), "-e", f"@{extra_file}", *options]
+
+
+def run_playbook(deploy, extra: dict, *options: str, env: dict | None = None,
+                 timeout: float = 900) -> tuple[int, str, float]:
+    """Runs the fixture's playbook in the foreground: (exit code, stdout + stderr, seconds)."""
+    started = time.monotonic()
+    result = run(playbook_command(deploy, extra, *options), check=False, timeout=timeout, env=deploy.env(**(env or {})))
+    return result.returncode, result.stdout + result.stderr, time.monotonic() - started
+
+
+class BackgroundPlaybook:
+    """The fixture's playbook in a session of its own, its output in a file."""
+
+    def __init__(self, deploy, extra: dict, *options: str, env: dict | None = None):
+        self.log = deploy.tmp / f"background-{deploy.runs + 1}.log"
+        self._log = self.log.open("w")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(playbook_command(deploy, extra, *options), stdout=self._log,
+                                        stderr=subprocess.STDOUT, env=deploy.env(**(env or {})),
+                                        start_new_session=True)
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def wait(self, timeout: float = 900) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self._log.close()
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log.read_text()
+
+    def kill_everything(self) -> list[str]:
+        """SIGKILL to the playbook and everything it started. Ansible's workers call setsid(),
+        so the playbook's own process group does not hold the module and the helm it runs:
+        the whole tree is stopped first (SIGSTOP, until no new process appears), then killed.
+        Returns the command lines killed."""
+        seen: dict[int, str] = {}
+        while True:
+            tree = [self.process.pid] + descendants(self.process.pid)
+            new = [pid for pid in tree if pid not in seen]
+            if not new:
+                break
+            for pid in new:
+                seen[pid] = command_line(pid)
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    pass
+        for pid in seen:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.wait(timeout=30)
+        return [seen[pid] for pid in seen]
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
+def processes_matching(*words: str) -> list[str]:
+    """Command lines of the processes on this machine whose arguments hold every word."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            line = command_line(int(entry.name))
+            if line != "?" and all(word in line for word in words):
+                found.append(f"{entry.name}: {line[:160]}")
+    return found
+
+
+def run_testbox(namespace: str, name: str, labels: dict, command: list[str]) -> tuple[str, str]:
+    """Runs a testbox pod to its end: (phase, its log); the pod is deleted afterwards."""
+    kubectl("apply", "-f", "-", input_text=json.dumps(testbox_pod(namespace, name, labels, command, "Never")))
+    try:
+        phase = finished_phase(namespace, name)
+        return phase, kubectl("logs", "-n", namespace, name).stdout
+    finally:
+        kubectl("delete", "pod", name, "-n", namespace, "--ignore-not-found", "--wait=false", check=False)

@@ -23,16 +23,21 @@ LOG_STDERR_FORMATTER: "Monolog\\Formatter\\JsonFormatter"
 LOG_LEVEL: {{ .Values.app.logLevel | quote }}
 DB_CONNECTION: "pgsql"
 {{- if .Values.pgbouncer.enabled }}
-DB_HOST: {{ include "backend.pgbouncer.fullname" . | quote }}
+{{- /* The name PgBouncer's certificate carries, whatever the cluster's DNS domain. */}}
+DB_HOST: {{ printf "%s.%s.svc" (include "backend.pgbouncer.fullname" .) .Release.Namespace | quote }}
 DB_PORT: {{ include "backend.pgbouncer.port" . | quote }}
+{{- /* Without a certificate of its own, PgBouncer is reached in plaintext; database.sslmode then governs its hop to PostgreSQL only. */}}
+DB_SSLMODE: {{ ternary .Values.database.sslmode "disable" (not (empty .Values.pgbouncer.tls.secretName)) | quote }}
 {{- else }}
 DB_HOST: {{ .Values.database.host | toString | quote }}
 DB_PORT: {{ .Values.database.port | toString | quote }}
+DB_SSLMODE: {{ .Values.database.sslmode | quote }}
 {{- end }}
 DB_DATABASE: {{ .Values.database.name | toString | quote }}
 DB_USERNAME: {{ .Values.database.username | toString | quote }}
-{{- /* With PgBouncer, database.sslmode applies to its hop to PostgreSQL; it serves no TLS itself. */}}
-DB_SSLMODE: {{ ternary "disable" .Values.database.sslmode .Values.pgbouncer.enabled | quote }}
+{{- with include "backend.database.caFile" . }}
+DB_SSLROOTCERT: {{ . | quote }}
+{{- end }}
 {{- range $name, $value := .Values.app.extraEnv }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}
@@ -40,7 +45,7 @@ DB_SSLMODE: {{ ternary "disable" .Values.database.sslmode .Values.pgbouncer.enab
 
 {{/* Variable names the chart sets itself; app.extraEnv may not redefine them. */}}
 {{- define "backend.reservedEnv" -}}
-APP_ENV APP_DEBUG APP_URL LOG_CHANNEL LOG_STDERR_FORMATTER LOG_LEVEL DB_CONNECTION DB_HOST DB_PORT DB_DATABASE DB_USERNAME DB_SSLMODE APP_KEY DB_PASSWORD APP_KEY_FILE DB_PASSWORD_FILE PHP_FPM_REQUEST_TERMINATE_TIMEOUT PHP_FPM_PROCESS_CONTROL_TIMEOUT
+APP_ENV APP_DEBUG APP_URL LOG_CHANNEL LOG_STDERR_FORMATTER LOG_LEVEL DB_CONNECTION DB_HOST DB_PORT DB_DATABASE DB_USERNAME DB_SSLMODE DB_SSLROOTCERT APP_KEY DB_PASSWORD APP_KEY_FILE DB_PASSWORD_FILE PHP_FPM_REQUEST_TERMINATE_TIMEOUT PHP_FPM_PROCESS_CONTROL_TIMEOUT
 {{- end -}}
 
 {{/* Secret keys the php containers read, as files (backend.secrets.*). */}}
@@ -83,4 +88,45 @@ itself, since a migration may hold long DDL transactions and a plain Job runs be
   value: {{ .Values.database.port | toString | quote }}
 - name: DB_SSLMODE
   value: {{ .Values.database.sslmode | quote }}
+{{- end -}}
+
+{{/*
+The CA that signs the database servers' certificates (database.ca: a ConfigMap or a Secret),
+mounted into the php containers and PgBouncer; libpq reads it per connection, so a renewed CA
+needs no restart of the app.
+*/}}
+{{- define "backend.database.caFile" -}}
+{{- with .Values.database.ca -}}
+{{- if or .configMapName .secretName -}}
+/run/secrets/database-ca/ca.crt
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "backend.database.caVolume" -}}
+{{- with .Values.database.ca -}}
+{{- if .configMapName }}
+- name: database-ca
+  configMap:
+    name: {{ .configMapName }}
+    items:
+      - key: {{ .key }}
+        path: ca.crt
+{{- else if .secretName }}
+- name: database-ca
+  secret:
+    secretName: {{ .secretName }}
+    items:
+      - key: {{ .key }}
+        path: ca.crt
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "backend.database.caVolumeMount" -}}
+{{- with include "backend.database.caFile" . }}
+- name: database-ca
+  mountPath: {{ dir . }}
+  readOnly: true
+{{- end }}
 {{- end -}}

@@ -98,7 +98,13 @@ spec:
           volumeMounts:
             {{- include "backend.php.volumeMounts" $ | nindent 12 }}
             {{- include "backend.secrets.volumeMount" $ | nindent 12 }}
+            {{- with include "backend.database.caVolumeMount" $ | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
       volumes:
         {{- include "backend.php.volumes" $ | trim | nindent 8 }}
         {{- include "backend.secrets.volume" (dict "context" $ "keys" (splitList " " (include "backend.php.secretKeys" $))) | nindent 8 }}
+        {{- with include "backend.database.caVolume" $ | trim }}
+        {{- . | nindent 8 }}
+        {{- end }}
 {{- end -}}

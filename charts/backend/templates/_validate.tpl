@@ -58,9 +58,18 @@ Included by the Deployment and the migration Job, so they also hold for
 {{- end -}}
 {{- end -}}
 
-{{- /* PgBouncer checks PostgreSQL's certificate only against a CA file the chart does not mount. */ -}}
-{{- if and $v.pgbouncer.enabled (has $v.database.sslmode (list "verify-ca" "verify-full")) -}}
-{{- $errors = append $errors (printf "database.sslmode=%s needs a CA file, which the chart does not give PgBouncer (pgbouncer.enabled=true): use require (encrypted, unverified) or turn PgBouncer off" $v.database.sslmode) -}}
+{{- /* Database TLS: a verifying sslmode needs the CA; PgBouncer then needs a certificate to serve. */ -}}
+{{- $ca := $v.database.ca | default dict -}}
+{{- if and $ca.configMapName $ca.secretName -}}
+{{- $errors = append $errors (printf "database.ca.configMapName (%q) and database.ca.secretName (%q) are mutually exclusive: the CA comes from one object. Set only one." $ca.configMapName $ca.secretName) -}}
+{{- end -}}
+{{- if has $v.database.sslmode (list "verify-ca" "verify-full") -}}
+{{- if not (include "backend.database.caFile" .) -}}
+{{- $errors = append $errors (printf "database.sslmode=%s checks the server's certificate against a CA: set database.ca.configMapName or database.ca.secretName (and database.ca.key)" $v.database.sslmode) -}}
+{{- end -}}
+{{- if and $v.pgbouncer.enabled (not $v.pgbouncer.tls.secretName) -}}
+{{- $errors = append $errors (printf "database.sslmode=%s with pgbouncer.enabled=true needs pgbouncer.tls.secretName (a kubernetes.io/tls Secret whose certificate the CA of database.ca signs): the app's connections to PgBouncer would otherwise be plaintext" $v.database.sslmode) -}}
+{{- end -}}
 {{- end -}}
 
 {{- /* images.requireDigest: every image in use pinned by digest (a tag can be moved). */ -}}

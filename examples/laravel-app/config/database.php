@@ -28,6 +28,8 @@ return [
             'prefix_indexes' => true,
             'search_path' => env('DB_SEARCH_PATH', 'public'),
             'sslmode' => env('DB_SSLMODE', 'prefer'),
+            // The CA that verify-ca / verify-full check the server against (the chart's database.ca).
+            'sslrootcert' => env('DB_SSLROOTCERT'),
             // Shows up in pg_stat_activity, to tell this application's connections apart.
             'application_name' => env('DB_APPLICATION_NAME', 'laravel'),
             'options' => [

@@ -53,6 +53,8 @@ def staging(**changes):
         backend_nginx_image=dict(registry='registry.example.com:5000', repository='acme/backend-nginx', tag='1.2.3',
                                  digest=NGINX_DIGEST),
         backend_database=dict(host='postgres.db.svc.cluster.local', port=5432, name='laravel', username='laravel'),
+        backend_database_sslmode='verify-full',
+        backend_database_ca=dict(config_map='database-ca'),
         backend_app_key=APP_KEY,
         backend_database_password=DB_PASSWORD,
         backend_migrations_mode='hooks',
@@ -109,8 +111,10 @@ ERROR_CASES = [
     ('app-debug-string', dict(backend_app_debug='yes'), "backend_app_debug: 'yes' is not a boolean", 'true or false'),
     ('seed-string', dict(backend_seed='no'), "backend_seed: 'no' is not a boolean", 'true or false'),
     ('metrics-int', dict(backend_metrics_enabled=1), 'backend_metrics_enabled: 1 is not a boolean', 'true or false'),
-    ('approval-string', dict(backend_migrations_approved='yes'), "backend_migrations_approved: 'yes' is not a boolean",
-     'true or false'),
+    ('approval-word', dict(backend_migrations_approved='sure'), "backend_migrations_approved: 'sure' is not an approval",
+     'true or false, or the survey answers yes or no'),
+    ('approval-capitalised', dict(backend_migrations_approved='Yes'), "backend_migrations_approved: 'Yes'",
+     'the survey answers yes or no'),
     ('pgbouncer-string', dict(backend_pgbouncer_enabled='yes'), "backend_pgbouncer_enabled: 'yes' is not a boolean",
      'true or false'),
     ('pgbouncer-image-missing', dict(backend_pgbouncer_enabled=True),
@@ -149,6 +153,26 @@ ERROR_CASES = [
      'host, port, name, username'),
     ('database-host', dict(backend_database=dict(host='db host')), "backend_database.host: 'db host'",
      'a DNS name (RFC 1123) or an IP address'),
+    ('sslmode', dict(backend_database_sslmode='strict'), "backend_database_sslmode: 'strict' is not a valid choice",
+     'disable, allow, prefer, require, verify-ca, verify-full'),
+    ('ca-not-mapping', dict(backend_database_ca='database-ca'), "backend_database_ca: 'database-ca' is not a mapping",
+     'either config_map or secret'),
+    ('ca-both-sources', dict(backend_database_ca=dict(config_map='a', secret='b')),
+     'backend_database_ca: both config_map and secret given', 'exactly one of config_map and secret'),
+    ('ca-no-source', dict(backend_database_ca=dict(key='ca.crt')),
+     'backend_database_ca: neither config_map nor secret given', 'exactly one of'),
+    ('ca-unknown-key', dict(backend_database_ca=dict(configmap='database-ca')),
+     'backend_database_ca.configmap: unknown key', 'config_map, secret, key'),
+    ('ca-bad-name', dict(backend_database_ca=dict(secret='Database_CA')),
+     "backend_database_ca.secret: 'Database_CA' is not valid", 'RFC 1123 subdomain'),
+    ('ca-bad-key', dict(backend_database_ca=dict(secret='db-ca', key='ca/crt')),
+     "backend_database_ca.key: 'ca/crt' is not valid", 'letters, digits, -, _ and .'),
+    ('verify-without-ca', dict(backend_database_ca=None),
+     'backend_database_ca: missing while backend_database_sslmode is verify-full', 'either config_map or secret'),
+    ('verify-without-pgbouncer-tls', dict(backend_pgbouncer_enabled=True,
+                                          backend_pgbouncer_image=dict(registry='r.example.com', repository='pgb')),
+     'backend_pgbouncer_tls_secret: missing while backend_pgbouncer_enabled is true and backend_database_sslmode is '
+     'verify-full', 'RFC 1123 subdomain'),
     ('secrets-both-forms', dict(backend_existing_secret='backend-secrets'),
      'backend_existing_secret: set together with', 'either backend_existing_secret'),
     ('secrets-half-form', dict(backend_database_password=None),
@@ -291,9 +315,16 @@ PROD_CASES = [
      'backend_php_image.digest: missing in prod', 'sha256: followed by 64 lower-case hex digits (prod policy)'),
     ('nginx-empty-digest', dict(backend_nginx_image=dict(registry='r.example.com', repository='acme/nginx', digest='')),
      'backend_nginx_image.digest: missing in prod', 'sha256: followed by 64'),
-    ('pgbouncer-no-digest', dict(backend_pgbouncer_enabled=True,
+    ('pgbouncer-no-digest', dict(backend_pgbouncer_enabled=True, backend_pgbouncer_tls_secret='pgbouncer-tls',
                                  backend_pgbouncer_image=dict(registry='r.example.com', repository='pgbouncer')),
      'backend_pgbouncer_image.digest: missing in prod', 'sha256:'),
+    ('sslmode-prefer', dict(backend_database_sslmode='prefer'),
+     "backend_database_sslmode: 'prefer' is not allowed in prod (prefer falls back to plaintext",
+     'verify-ca, verify-full (prod policy)'),
+    ('sslmode-require', dict(backend_database_sslmode='require'), "backend_database_sslmode: 'require'",
+     'verify-ca, verify-full (prod policy)'),
+    ('sslmode-unset', dict(backend_database_sslmode=None), 'backend_database_sslmode: missing in prod',
+     'verify-ca, verify-full (prod policy)'),
 ]
 
 
@@ -305,8 +336,16 @@ def test_prod_policy(changes, expected, allowed):
     assert_no_secret(message)
 
 
+def test_staging_verifies_the_database_server_as_prod_does():
+    assert "backend_database_sslmode: 'require' is not allowed in staging" in problems_of(
+        staging(backend_database_sslmode='require'))
+    assert 'backend_database_sslmode: missing in staging' in problems_of(staging(backend_database_sslmode=None))
+    for environment in ('local', 'dev'):
+        backend_inventory_check(staging(backend_environment=environment, backend_database_sslmode=None))
+
+
 @pytest.mark.parametrize('environment', ['local', 'dev', 'staging'])
-def test_the_policy_is_prods_only(environment):
+def test_the_other_rules_are_prods_only(environment):
     inventory = staging(backend_environment=environment, backend_app_debug=True, backend_log_level='debug',
                         backend_seed=True, backend_replicas_min=1, backend_replicas_max=1,
                         backend_php_image=dict(registry='r.example.com', repository='acme/php', tag='dev'))
@@ -362,6 +401,7 @@ OVERRIDE_POLICY_CASES = [
     ({'autoscaling': {'minReplicas': 1}}, 'backend_chart_values.autoscaling.minReplicas: 1 is not allowed in prod'),
     ({'replicaCount': 1}, 'backend_chart_values.replicaCount: 1'),
     ({'php': {'image': {'digest': ''}}}, "backend_chart_values.php.image.digest: '' is not allowed in prod"),
+    ({'database': {'sslmode': 'prefer'}}, "backend_chart_values.database.sslmode: 'prefer' is not allowed in prod"),
 ]
 
 
@@ -398,7 +438,8 @@ def test_mapping_of_every_variable():
                           'digest': PHP_DIGEST}},
         'nginx': {'image': {'registry': 'registry.example.com:5000', 'repository': 'acme/backend-nginx',
                             'tag': '1.2.3', 'digest': NGINX_DIGEST}},
-        'database': {'host': 'postgres.db.svc.cluster.local', 'port': 5432, 'name': 'laravel', 'username': 'laravel'},
+        'database': {'host': 'postgres.db.svc.cluster.local', 'port': 5432, 'name': 'laravel', 'username': 'laravel',
+                     'sslmode': 'verify-full', 'ca': {'configMapName': 'database-ca', 'secretName': '', 'key': 'ca.crt'}},
         'secrets': {'existingSecret': 'backend-app-secrets'},
         'migrations': {'enabled': True, 'seed': {'enabled': False}},
         'metrics': {'enabled': True},
@@ -429,6 +470,11 @@ MINIMAL_VALUES = {'commonLabels': {'app.kubernetes.io/environment': 'dev'}, 'sec
     ('backend_nginx_image', {'repository': 'a/nginx', 'digest': NGINX_DIGEST},
      {'nginx': {'image': {'repository': 'a/nginx', 'digest': NGINX_DIGEST}}}),
     ('backend_database', {'host': 'db', 'port': 6432, 'name': None}, {'database': {'host': 'db', 'port': 6432}}),
+    ('backend_database_sslmode', 'require', {'database': {'sslmode': 'require'}}),
+    ('backend_database_ca', {'secret': 'rds-ca', 'key': 'bundle.pem'},
+     {'database': {'ca': {'configMapName': '', 'secretName': 'rds-ca', 'key': 'bundle.pem'}}}),
+    ('backend_pgbouncer_tls_secret', 'pgbouncer-tls', {'pgbouncer': {'tls': {'secretName': 'pgbouncer-tls'}}}),
+    ('backend_pgbouncer_tls_secret', '', {}),
     ('backend_existing_secret', 'external', {'secrets': {'existingSecret': 'external'}}),
     ('backend_migrations_mode', 'hooks', {'migrations': {'enabled': True}}),
     ('backend_migrations_mode', 'job', {'migrations': {'enabled': False}}),
@@ -500,6 +546,14 @@ def test_a_role_does_not_see_images_whose_switch_is_off():
     assert 'backend_pgbouncer_image' not in chart_values.with_images(inventory, {}, role='image')
     inventory['backend_pgbouncer_enabled'] = True
     assert 'backend_pgbouncer_image' in chart_values.with_images(inventory, {}, role='image')
+
+
+@pytest.mark.parametrize('answer, approved', [('yes', True), ('no', False), (True, True), (False, False),
+                                              (None, False)])
+def test_a_survey_answer_is_read_as_the_approval_it_stands_for(answer, approved):
+    inventory = prod(backend_migrations_approved=answer)
+    backend_inventory_check(inventory)
+    assert chart_values.with_defaults(inventory, role='migrations')['backend_migrations_approved'] is approved
 
 
 def test_reading_a_role_s_variables_with_defaults():
@@ -654,6 +708,8 @@ def test_source_variable_names():
     assert source_variable(('autoscaling', 'maxReplicas')) == 'backend_replicas_max'
     assert source_variable(('php', 'image', 'tag')) == 'backend_php_image.tag'
     assert source_variable(('database', 'port')) == 'backend_database.port'
+    assert source_variable(('database', 'sslmode')) == 'backend_database_sslmode'
+    assert source_variable(('database', 'ca', 'key')) == 'backend_database_ca.key'
     assert source_variable(('pgbouncer', 'image', 'tag')) == 'backend_pgbouncer_image.tag'
     assert source_variable(('pgbouncer', 'defaultPoolSize')) == 'backend_chart_values.pgbouncer.defaultPoolSize'
     assert source_variable(('ingress',)) == ' / '.join(['backend_ingress_host', 'backend_ingress_class',
@@ -683,7 +739,7 @@ def chart_schema():
     prod(),
     prod(backend_app_key=None, backend_database_password=None, backend_existing_secret='backend-secrets',
          backend_migrations_mode='off'),
-    staging(backend_pgbouncer_enabled=True,
+    staging(backend_pgbouncer_enabled=True, backend_pgbouncer_tls_secret='pgbouncer-tls',
             backend_pgbouncer_image=dict(registry='127.0.0.1:5000', repository='laravel-ops/pgbouncer', tag='0123abcd')),
 ], ids=['staging', 'local', 'prod', 'prod-existing-secret', 'pgbouncer'])
 def test_real_chart_schema_accepts_valid_inventories(chart_schema, inventory):
@@ -702,7 +758,8 @@ def test_real_chart_schema_is_strict(chart_schema):
 
 def test_real_chart_schema_rejects_wrong_types(chart_schema):
     with pytest.raises(AnsibleFilterError) as info:
-        backend_chart_values(staging(backend_pgbouncer_enabled=True, backend_pgbouncer_image=dict(
+        backend_chart_values(staging(backend_pgbouncer_enabled=True, backend_pgbouncer_tls_secret='pgbouncer-tls',
+                                     backend_pgbouncer_image=dict(
             registry='r.example.com', repository='pgbouncer'), backend_chart_values={
             'autoscaling': {'maxReplicas': 'ten'}, 'pgbouncer': {'defaultPoolSize': 0}}), schema=chart_schema)
     message = str(info.value)

@@ -66,4 +66,4 @@ def test_built_images_are_laid_over():
 def test_an_unknown_role_is_refused_naming_the_known_ones():
     with pytest.raises(AnsibleError) as info:
         run(role='images')
-    assert "role: 'images' is not a role that reads the inventory; allowed: deploy, image, migrations" in str(info.value)
+    assert "role: 'images' is not a role that reads the inventory; allowed: deploy, deployer, image, migrations" in str(info.value)
