@@ -9,44 +9,31 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import copy
 import datetime
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.laravel_ops.k8s.plugins.module_utils._deploy_lock import LeaseApi, LockHeld, run
 from ansible_collections.laravel_ops.k8s.plugins.module_utils._k8s_api import ApiError
+from ansible_collections.laravel_ops.k8s.plugins.plugin_utils._cluster_action import ClusterAction
 
-ARGUMENT_SPEC = dict(
-    name=dict(type='str', required=True),
-    namespace=dict(type='str', required=True),
-    holder=dict(type='str', required=True),
-    duration=dict(type='int', default=1800),
-    state=dict(type='str', default='present', choices=['present', 'absent']),
-    labels=dict(type='dict', default={}),
-)
+class ActionModule(ClusterAction):
 
-
-class ActionModule(ActionBase):
-
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
+    ARGUMENT_SPEC = dict(
+        name=dict(type='str', required=True),
+        namespace=dict(type='str', required=True),
+        holder=dict(type='str', required=True),
+        duration=dict(type='int', default=1800),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        labels=dict(type='dict', default={}),
+    )
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        spec = copy.deepcopy(AUTH_ARG_SPEC)
-        spec.update(ARGUMENT_SPEC)
-        _validation, args = self.validate_argument_spec(argument_spec=spec)
-        # kubernetes.core's client reads K8S_AUTH_* from the environment for what is not given.
-        auth = dict((key, value) for key, value in args.items() if key in AUTH_ARG_SPEC and value is not None)
+        args = self.cluster_args()
         try:
-            api = LeaseApi(get_api_client(**auth))
-            result.update(run(args, api, self._task.check_mode, datetime.datetime.utcnow()))
+            result.update(run(args, LeaseApi(self.client()), self._task.check_mode, datetime.datetime.utcnow()))
         except (LockHeld, ApiError) as exc:
             result.update(failed=True, msg=str(exc))
         except Exception as exc:  # the client's own errors: no API, bad credentials
-            result.update(failed=True, msg='Cannot reach the Kubernetes API to take the deploy lock %s/%s: %s' % (
-                args['namespace'], args['name'], exc))
+            result.update(failed=True, msg=self.unreachable(
+                exc, ' for the deploy lock %s/%s' % (args['namespace'], args['name'])))
         return result

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: helm_rollback
 short_description: Return a Helm release to an earlier revision, with the cluster credentials of the task
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - laravel_ops maintainers (@laravel_ops)
 description:
@@ -25,7 +25,8 @@ description:
     last deployed revision, or uninstalls a first install that never finished; a release that is not
     pending is left as it is; one pending for less than that is refused (the operation may still run).
 extends_documentation_fragment:
-  - kubernetes.core.helm_common_options
+  - laravel_ops.k8s.cluster_auth.helm
+  - laravel_ops.k8s.cluster_auth.helm_release
   - laravel_ops.k8s.attributes
 attributes:
   check_mode:
@@ -39,16 +40,6 @@ attributes:
     details:
       - Every run adds a revision to the release history, as C(helm rollback) does.
 options:
-  release_name:
-    description: Name of the release.
-    type: str
-    required: true
-    aliases: [name]
-  release_namespace:
-    description: Namespace of the release.
-    type: str
-    required: true
-    aliases: [namespace]
   revision:
     description:
       - Revision to return to; V(0) takes the newest revision before the current one that was deployed.
@@ -107,11 +98,6 @@ status:
 import datetime
 import json
 
-from ansible_collections.kubernetes.core.plugins.module_utils.helm import AnsibleHelmModule
-from ansible_collections.kubernetes.core.plugins.module_utils.helm_args_common import (
-    HELM_AUTH_ARG_SPEC,
-    HELM_AUTH_MUTUALLY_EXCLUSIVE,
-)
 from ansible_collections.laravel_ops.k8s.plugins.module_utils._helm_history import (
     UTC,
     RollbackError,
@@ -119,36 +105,26 @@ from ansible_collections.laravel_ops.k8s.plugins.module_utils._helm_history impo
     recovery,
     rollback_target,
 )
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._helm_release import read_release, release_module
 
 
-def history(module, helm, name, namespace):
+def history(module):
     """The release's revisions; none when there is no such release."""
-    command = [helm, 'history', name, '--namespace', namespace, '--output', 'json']
-    rc, out, err = module.run_helm_command(command, fails_on_error=False)
-    if rc != 0:
-        if 'not found' in err:
-            return []
-        module.fail_json(msg='Cannot read the history of %s/%s: %s' % (namespace, name, err.strip()), command=command)
-    return json.loads(out)
+    return json.loads(read_release(module, 'history', 'history', '--output', 'json') or '[]')
 
 
 def main():
-    argument_spec = dict(
-        release_name=dict(type='str', required=True, aliases=['name']),
-        release_namespace=dict(type='str', required=True, aliases=['namespace']),
+    module = release_module(
         revision=dict(type='int', default=0),
         pending_for=dict(type='str'),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='str', default='10m'),
     )
-    argument_spec.update(HELM_AUTH_ARG_SPEC)
-    module = AnsibleHelmModule(argument_spec=argument_spec, mutually_exclusive=HELM_AUTH_MUTUALLY_EXCLUSIVE,
-                               supports_check_mode=True)
     params = module.params
     helm = module.get_helm_binary()
     name, namespace = params['release_name'], params['release_namespace']
 
-    before = history(module, helm, name, namespace)
+    before = history(module)
     recovered = None
     try:
         if params['pending_for']:
@@ -174,7 +150,7 @@ def main():
     if params['wait']:
         command += ['--wait', '--timeout', params['wait_timeout']]
     module.run_helm_command(command)
-    after = history(module, helm, name, namespace)
+    after = history(module)
     newest = max(after, key=lambda entry: int(entry['revision']))
     module.exit_json(changed=True, from_revision=current, target_revision=target, revision=int(newest['revision']),
                      status=newest['status'], **extra)

@@ -155,3 +155,28 @@ def test_the_module_message_says_what_to_do():
     assert 'Nothing was changed' in message and 'delete Lease backend/backend-deploy' in message
     assert execute(dict(params, state='absent'), api, False, NOW) == dict(changed=False, holder='alice run 1')
     assert api.leases == {}, "given back, though the deploy's bookkeeping reports no change"
+
+
+def _kubeconfig(path, server):
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: main\n"
+        "clusters:\n- name: main\n  cluster: {server: '%s'}\n- name: other\n  cluster: {server: 'https://other:6443'}\n"
+        "users:\n- name: admin\n  user: {token: not-a-real-token}\n"
+        "contexts:\n- name: main\n  context: {cluster: main, user: admin}\n"
+        "- name: other\n  context: {cluster: other, user: admin}\n" % server)
+    return str(path)
+
+
+def test_api_server_names_where_the_client_was_pointed(tmp_path):
+    from ansible_collections.laravel_ops.k8s.plugins.plugin_utils._cluster_action import api_server
+
+    config = _kubeconfig(tmp_path / "kubeconfig", "https://127.0.0.1:9")
+    # the task's options first, then K8S_AUTH_* as kubernetes.core reads them, then KUBECONFIG
+    assert api_server({"host": "https://api.example.com:6443"}, environ={}) == "https://api.example.com:6443"
+    assert api_server({}, environ={"K8S_AUTH_HOST": "https://awx-injected:6443"}) == "https://awx-injected:6443"
+    assert api_server({"kubeconfig": config}, environ={}) == "https://127.0.0.1:9 (kubeconfig %s)" % config
+    assert api_server({}, environ={"K8S_AUTH_KUBECONFIG": config, "K8S_AUTH_CONTEXT": "other"}) == (
+        "https://other:6443 (kubeconfig %s, context other)" % config)
+    assert api_server({}, environ={"KUBECONFIG": config}) == "https://127.0.0.1:9 (kubeconfig %s)" % config
+    # nothing to tell it by: the caller says where it looked instead
+    assert api_server({"kubeconfig": str(tmp_path / "missing")}, environ={}) is None
