@@ -15,6 +15,7 @@ from ansible_collections.laravel_ops.k8s.plugins.module_utils._deploy_lock impor
 from ansible_collections.laravel_ops.k8s.plugins.module_utils._k8s_api import ApiError
 from ansible_collections.laravel_ops.k8s.plugins.plugin_utils._cluster_action import ClusterAction
 
+
 class ActionModule(ClusterAction):
 
     ARGUMENT_SPEC = dict(

@@ -159,4 +159,3 @@ def run(params, api, check_mode, now):
                                                                                   name))
     expiry = expires_at(lease) if lease and not check_mode else now + datetime.timedelta(seconds=params['duration'])
     return dict(changed=False, action=action, holder=holder, expires=microtime(expiry))
-

@@ -10,7 +10,14 @@ only says whether it changed."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import yaml
+import traceback
+
+try:
+    import yaml
+    YAML_IMPORT_ERROR = None
+except ImportError:  # reported by the module that uses this, with missing_required_lib
+    yaml = None
+    YAML_IMPORT_ERROR = traceback.format_exc()
 
 REDACTED = '<redacted>'
 REDACTED_CHANGED = '<redacted, changed>'

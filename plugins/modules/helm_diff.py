@@ -13,7 +13,7 @@ module: helm_diff
 short_description: Show, object by object, what a Helm upgrade would change
 version_added: 1.0.0
 author:
-  - laravel_ops maintainers
+  - laravel_ops maintainers (@laravel_ops)
 description:
   - Renders the chart with the given values as C(helm upgrade --install --dry-run=server) would
     apply it (the API server answers the capability and lookup questions; nothing is changed) and
@@ -48,8 +48,9 @@ options:
     description: The values of the upgrade (they replace the release's values, as C(--reset-values) does).
     type: dict
     default: {}
-notes:
-  - Needs Helm 3.13 or later (C(--dry-run=server)).
+requirements:
+  - helm 3.13 or later (C(--dry-run=server))
+  - PyYAML
 """
 
 EXAMPLES = r"""
@@ -103,10 +104,14 @@ import json
 import os
 import tempfile
 
-import yaml
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.laravel_ops.k8s.plugins.module_utils._helm_release import read_release, release_module
-from ansible_collections.laravel_ops.k8s.plugins.module_utils._manifest_diff import manifest_diff
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._manifest_diff import (
+    YAML_IMPORT_ERROR,
+    manifest_diff,
+    yaml,
+)
 
 
 def has_diff_plugin(module, helm):
@@ -119,6 +124,8 @@ def main():
         chart_ref=dict(type='path', required=True),
         release_values=dict(type='dict', default={}),
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib('PyYAML'), exception=YAML_IMPORT_ERROR)
     params = module.params
     helm = module.get_helm_binary()
     name, namespace = params['release_name'], params['release_namespace']
