@@ -35,7 +35,8 @@ def _import_collection():
 
 _checks, _problems, _settings = _import_collection()
 ANSIBLE_TYPES = {'choice': 'str', 'bool': 'bool', 'approval': 'raw', 'int': 'int', 'int_or_percent': 'raw',
-                 'image': 'dict', 'database': 'dict', 'ca_source': 'dict', 'chart_values': 'dict', 'path': 'path'}
+                 'image': 'dict', 'database': 'dict', 'ca_source': 'dict', 'chart_values': 'dict', 'alerts': 'dict',
+                 'path': 'path'}
 
 
 def option_of(setting):
