@@ -62,13 +62,14 @@ def _chart_column(setting):
              'pins_digests': ' (true where the policy pins images by digest, once deployed)',
              'cleared': ' (null)',
              'ca_source': ' (`configMapName` or `secretName`, and `key`)',
+             'alerts': '',
              'merge': ''}
     cells = []
     for path, transform in setting.get('chart', ()):
         if transform == 'merge':
             cells.append('deep-merged last')
         else:
-            cells.append('`%s%s`%s' % (_problems.dotted(path), '.*' if transform in ('image', 'mapping') else '', words[transform]))
+            cells.append('`%s%s`%s' % (_problems.dotted(path), '.*' if transform in ('image', 'mapping', 'alerts') else '', words[transform]))
     return ', '.join(cells) or '(read by the roles)'
 
 

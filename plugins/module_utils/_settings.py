@@ -193,7 +193,7 @@ SETTINGS = (
                      'selectors). The default is the prometheus_operator role\'s prometheus_operator_release_name '
                      'default; set both when renaming that release.'),
     dict(name='backend_alerts', kind='alerts',
-         chart=((('metrics', 'prometheusRule', 'rules'), 'mapping'),), roles=('release',),
+         chart=((('metrics', 'prometheusRule', 'rules'), 'alerts'),), roles=('release',),
          description='Tuning of the alert rules, by rule: %s; each takes enabled, for (how long the condition '
                      'holds before the alert fires) and severity, and its threshold. Unset keys keep the '
                      "chart's defaults." % ', '.join(rule for rule, _field, _kind in ALERT_RULES)),

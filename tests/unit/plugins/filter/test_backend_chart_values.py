@@ -519,6 +519,9 @@ MINIMAL_VALUES = {'commonLabels': {'app.kubernetes.io/environment': 'dev'}, 'sec
                         'latencyP95': None},
      {'metrics': {'prometheusRule': {'rules': {'errorRate': {'threshold': 0.02, 'for': '2m'},
                                                'hpaMaxedOut': {'enabled': False}}}}}),
+    # a null field keeps the chart's default, as an unset one
+    ('backend_alerts', {'errorRate': {'threshold': None, 'for': '1m'}},
+     {'metrics': {'prometheusRule': {'rules': {'errorRate': {'for': '1m'}}}}}),
 ])
 def test_mapping_of_each_variable_alone(name, value, expected):
     assert backend_chart_values(dict(MINIMAL, **{name: value})) == deep_merge(MINIMAL_VALUES, expected)
