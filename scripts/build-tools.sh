@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Builds the collection's Go tools (tools/psa-check) into a cache outside the clone, keyed by the
 # pinned k8s.io/pod-security-admission version and a hash of go.mod, go.sum, the sources and the
-# Go version, then links the binary to .tools/bin/psa-check of this clone.
+# Go version, then links the binary to .tools/bin/psa-check of this clone. Also builds promtool
+# (`go install` of github.com/prometheus/prometheus/cmd/promtool at $PROMTOOL_VERSION, keyed by
+# that version and the Go version; niced, a cold build takes minutes) and links .tools/bin/promtool:
+# the chart tests run `promtool test rules` and `promtool check rules` with it.
 # Go modules come from the Go module proxy only and are kept, with the build cache, under the same
 # cache folder ($CACHE/go/mod, $CACHE/go/build), so a warm run takes a second or two.
 #
 # Usage: scripts/build-tools.sh [--test]
 #   --test   also run the tool's go tests (with the same caches)
 # Environment: LARAVEL_OPS_CACHE (default ~/.cache/laravel-ops), GO (default: go on PATH, else
-#   /usr/local/go/bin/go).
+#   /usr/local/go/bin/go), PROMTOOL_VERSION (default v0.316.0, the prometheus module's version).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 SRC="$ROOT/tools/psa-check"
+PROMTOOL_VERSION="${PROMTOOL_VERSION:-v0.316.0}"
 RUN_TESTS=0
 
 log() { printf '[build-tools] %s\n' "$*" >&2; }
@@ -22,7 +26,7 @@ die() { log "error: $*"; exit 1; }
 for arg in "$@"; do
   case "$arg" in
     --test) RUN_TESTS=1 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
     *) die "unknown argument: $arg" ;;
   esac
 done
@@ -83,3 +87,23 @@ fi
 
 ln -sfn "$bin" "$ROOT/.tools/bin/psa-check"
 log "linked $ROOT/.tools/bin/psa-check -> $bin"
+
+# promtool: a released module, installed as it is (no go.mod of ours to hash).
+pdir="$CACHE/promtool-$PROMTOOL_VERSION-$go_version"
+pbin="$pdir/promtool"
+if [[ -x "$pbin" && -f "$pdir/.complete" ]]; then
+  log "promtool $PROMTOOL_VERSION is up to date ($pbin)"
+else
+  log "building promtool $PROMTOOL_VERSION with $go_version (github.com/prometheus/prometheus)"
+  start=$SECONDS
+  rm -rf "$pdir"
+  mkdir -p "$pdir"
+  # -mod=readonly is for a main module; `go install pkg@version` has none.
+  GOFLAGS="-modcacherw -buildvcs=false" GOBIN="$pdir" \
+    nice "$GO" install -trimpath "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+  "$pbin" --version >/dev/null || die "$pbin does not run"
+  touch "$pdir/.complete"
+  log "built $pbin in $((SECONDS - start))s"
+fi
+ln -sfn "$pbin" "$ROOT/.tools/bin/promtool"
+log "linked $ROOT/.tools/bin/promtool -> $pbin"

@@ -31,7 +31,8 @@ step "checkov (rendered manifests, Dockerfiles)" bash scripts/checkov.sh
 step "ansible-test sanity" bash scripts/sanity.sh
 step "galaxy-importer (built tarball)" bash scripts/galaxy-importer.sh
 step "antsibull-docs (docs lint, docs site)" bash scripts/antsibull-docs.sh
-step "go test (psa-check)" bash scripts/build-tools.sh --test
+# builds promtool too, which the chart tests of the PrometheusRule and the dashboard run
+step "go tools (psa-check go test, promtool)" bash scripts/build-tools.sh --test
 step "pytest (offline)" pytest -ra tools tests/unit tests/chart tests/docker tests/integration
 
 # On a real cluster: the project's own (cluster/), the Docker engine, the local registry.

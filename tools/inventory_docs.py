@@ -35,7 +35,8 @@ def _import_collection():
 
 _checks, _problems, _settings = _import_collection()
 ANSIBLE_TYPES = {'choice': 'str', 'bool': 'bool', 'approval': 'raw', 'int': 'int', 'int_or_percent': 'raw',
-                 'image': 'dict', 'database': 'dict', 'ca_source': 'dict', 'chart_values': 'dict', 'path': 'path'}
+                 'image': 'dict', 'database': 'dict', 'ca_source': 'dict', 'chart_values': 'dict', 'alerts': 'dict',
+                 'path': 'path'}
 
 
 def option_of(setting):
@@ -61,13 +62,14 @@ def _chart_column(setting):
              'pins_digests': ' (true where the policy pins images by digest, once deployed)',
              'cleared': ' (null)',
              'ca_source': ' (`configMapName` or `secretName`, and `key`)',
+             'alerts': '',
              'merge': ''}
     cells = []
     for path, transform in setting.get('chart', ()):
         if transform == 'merge':
             cells.append('deep-merged last')
         else:
-            cells.append('`%s%s`%s' % (_problems.dotted(path), '.*' if transform in ('image', 'mapping') else '', words[transform]))
+            cells.append('`%s%s`%s' % (_problems.dotted(path), '.*' if transform in ('image', 'mapping', 'alerts') else '', words[transform]))
     return ', '.join(cells) or '(read by the roles)'
 
 

@@ -28,7 +28,12 @@ from ansible_collections.laravel_ops.k8s.plugins.module_utils._problems import (
     problem,
     show,
 )
-from ansible_collections.laravel_ops.k8s.plugins.module_utils._settings import SETTINGS, VERIFYING_SSLMODES
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._settings import (
+    ALERT_RULE_FIELDS,
+    ALERT_RULES,
+    SETTINGS,
+    VERIFYING_SSLMODES,
+)
 
 BY_NAME = dict((setting['name'], setting) for setting in SETTINGS)
 PREFIX = 'backend_'
@@ -46,6 +51,9 @@ _DNS_LABEL_RE = re.compile(r'^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$')
 _PERCENT_RE = re.compile(r'^(?:100|[1-9]?[0-9])%$')
 _APP_ENV_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 _HTTP_URL_RE = re.compile(r'^(https?)://([^/?#]+)(?:[/?#].*)?$')
+# A duration as Prometheus parses it (model.ParseDuration): units largest first, or 0.
+_PROMETHEUS_DURATION_RE = re.compile(r'^(?:0|(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?'
+                                     r'(?:[0-9]+ms)?)$')
 # A key of a ConfigMap or Secret.
 _OBJECT_KEY_RE = re.compile(r'^[-._a-zA-Z0-9]{1,253}$')
 HELM_RELEASE_NAME_MAX = 53
@@ -156,6 +164,10 @@ def allowed_text(setting):
                 'optionally key (default ca.crt)')
     elif kind == 'chart_values':
         text = 'a mapping of chart values'
+    elif kind == 'alerts':
+        text = 'a mapping by rule (%s) of enabled, for, severity and the threshold (%s)' % (
+            ', '.join(rule for rule, _field, _kind in ALERT_RULES),
+            ', '.join('%s.%s: %s' % (rule, field, _THRESHOLDS[kind][1]) for rule, field, kind in ALERT_RULES if field))
     elif kind == 'app_key':
         text = "'base64:' followed by %d random bytes in base64 (php artisan key:generate --show)" % APP_KEY_BYTES
     elif kind == 'secret_string':
@@ -218,6 +230,50 @@ def _ca_source_problems(name, value):
     return lines
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# threshold kind -> (predicate, what is allowed)
+_THRESHOLDS = {
+    'ratio': (lambda v: _is_number(v) and 0 < v <= 1, 'a ratio above 0 and at most 1 (0.05 is 5%)'),
+    'seconds': (lambda v: _is_number(v) and v > 0, 'seconds above 0'),
+    'count': (lambda v: is_int(v) and v >= 0, 'an integer >= 0'),
+}
+_ALERT_FIELD_RULES = {
+    'enabled': (lambda v: isinstance(v, bool), 'true or false'),
+    'for': (lambda v: isinstance(v, str) and v != '' and bool(_PROMETHEUS_DURATION_RE.match(v)),
+            'a Prometheus duration: digits with units y, w, d, h, m, s, ms, largest first (e.g. 30s, 5m, 1h30m)'),
+    'severity': (lambda v: isinstance(v, str) and v.strip() != '', 'a non-empty string'),
+}
+
+
+def _alerts_problems(name, value):
+    if not isinstance(value, Mapping):
+        return [problem(name, '%s is not a mapping' % show(value), allowed_text(BY_NAME[name]))]
+    thresholds = dict((rule, (field, kind)) for rule, field, kind in ALERT_RULES)
+    lines = [problem('%s.%s' % (name, rule), 'unknown alert rule', ', '.join(thresholds))
+             for rule in sorted((r for r in value if r not in thresholds), key=str)]
+    for rule, (threshold, kind) in thresholds.items():
+        fields = value.get(rule)
+        if fields is None:
+            continue
+        at = '%s.%s' % (name, rule)
+        if not isinstance(fields, Mapping):
+            lines.append(problem(at, '%s is not a mapping' % show(fields), 'a mapping of %s'
+                                 % ', '.join(ALERT_RULE_FIELDS + ((threshold,) if threshold else ()))))
+            continue
+        rules = dict(_ALERT_FIELD_RULES)
+        if threshold:
+            rules[threshold] = _THRESHOLDS[kind]
+        for field in sorted(fields, key=str):
+            if field not in rules:
+                lines.append(problem('%s.%s' % (at, field), 'unknown key', ', '.join(rules)))
+            elif fields[field] is not None and not rules[field][0](fields[field]):
+                lines.append(problem('%s.%s' % (at, field), '%s is not valid' % show(fields[field]), rules[field][1]))
+    return lines
+
+
 def value_problems(name, value):
     """Problems of one set variable against its kind (the value is neither null nor unset)."""
     setting = BY_NAME[name]
@@ -247,6 +303,8 @@ def value_problems(name, value):
         return _database_problems(name, value)
     if kind == 'ca_source':
         return _ca_source_problems(name, value)
+    if kind == 'alerts':
+        return _alerts_problems(name, value)
     if kind == 'chart_values':
         return [] if isinstance(value, Mapping) else [problem(name, '%s is not a mapping' % show(value), allowed)]
     if kind == 'app_key':

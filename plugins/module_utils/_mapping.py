@@ -34,6 +34,9 @@ TRANSFORMS = {
     'cleared': lambda value: None,
     'image': _without_unset,
     'mapping': lambda value: dict((k, v) for k, v in value.items() if v is not None),
+    # one level deeper: a null field leaves the chart's default (Helm would delete the key)
+    'alerts': lambda value: dict((rule, dict((k, v) for k, v in fields.items() if v is not None))
+                                 for rule, fields in value.items() if fields is not None),
     'ca_source': lambda value: dict(configMapName=value.get('config_map') or '', secretName=value.get('secret') or '',
                                     key=value.get('key') or 'ca.crt'),
 }

@@ -30,6 +30,20 @@ IMAGE_FLAVOURS = ('alpine', 'debian')
 SSLMODES = ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full')
 VERIFYING_SSLMODES = ('verify-ca', 'verify-full')
 
+# The alert rules of the chart's PrometheusRule (metrics.prometheusRule.rules) and the threshold
+# each takes, by kind: ratio (above 0, at most 1), seconds (above 0), count (an integer >= 0).
+# Every rule also takes enabled, for (a Prometheus duration) and severity.
+ALERT_RULES = (
+    ('errorRate', 'threshold', 'ratio'),
+    ('latencyP95', 'thresholdSeconds', 'seconds'),
+    ('phpFpmSaturated', 'listenQueue', 'count'),
+    ('databaseDown', None, None),
+    ('pgbouncerSaturated', 'waitingClients', 'count'),
+    ('podRestarts', 'restarts', 'count'),
+    ('hpaMaxedOut', None, None),
+)
+ALERT_RULE_FIELDS = ('enabled', 'for', 'severity')
+
 # The deploy playbook itself reads backend_build_image; the rest is read by these roles.
 DEPLOY_PLAYBOOK = 'deploy'
 
@@ -171,6 +185,18 @@ SETTINGS = (
          roles=('prometheus_operator', 'release'),
          description='Namespace of Prometheus: the prometheus_operator role installs the stack there, and the '
                      "backend's NetworkPolicy lets only that namespace reach the metrics port."),
+    dict(name='backend_prometheus_release', kind='release_name', empty_means_unset=False,
+         default='kube-prometheus-stack',
+         chart=((('metrics', 'prometheusRelease'), 'value'),), roles=('release',),
+         description='The `release` label of the ServiceMonitors and the PrometheusRule: the Helm release name of '
+                     'the kube-prometheus-stack whose Prometheus selects them by that label (its default '
+                     'selectors). The default is the prometheus_operator role\'s prometheus_operator_release_name '
+                     'default; set both when renaming that release.'),
+    dict(name='backend_alerts', kind='alerts',
+         chart=((('metrics', 'prometheusRule', 'rules'), 'alerts'),), roles=('release',),
+         description='Tuning of the alert rules, by rule: %s; each takes enabled, for (how long the condition '
+                     'holds before the alert fires) and severity, and its threshold. Unset keys keep the '
+                     "chart's defaults." % ', '.join(rule for rule, _field, _kind in ALERT_RULES)),
     dict(name='backend_chart_values', kind='chart_values',
          chart=(((), 'merge'),), roles=('release',),
          description='Free-form chart values, deep-merged last (the escape hatch); the environment policy holds '

@@ -131,3 +131,29 @@ def pod_specs(docs: list[dict]) -> list[tuple[str, dict]]:
         elif kind in ("Deployment", "Job", "StatefulSet", "DaemonSet"):
             out.append((f"{kind}/{name}", doc["spec"]["template"]["spec"]))
     return out
+
+
+def find_promtool() -> str | None:
+    """promtool from $PROMTOOL, else .tools/bin/promtool (scripts/build-tools.sh), else PATH."""
+    candidates = [os.environ.get("PROMTOOL"), str(ROOT / ".tools" / "bin" / "promtool"), shutil.which("promtool")]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def require_promtool() -> str:
+    promtool = find_promtool()
+    if promtool is None:
+        reason = ("promtool not built ($PROMTOOL, .tools/bin/promtool or PATH): run scripts/build-tools.sh; "
+                  "promtool checks skipped")
+        print(reason)
+        pytest.skip(reason)
+    return promtool
+
+
+def run_promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run promtool; fails the test with its output unless it exits 0."""
+    result = subprocess.run([require_promtool(), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    assert result.returncode == 0, f"promtool {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result

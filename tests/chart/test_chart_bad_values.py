@@ -44,6 +44,21 @@ CASES = [
      ["networkPolicy.database.ipBlock"]),
     ("bad-duration", {"metrics": {"serviceMonitor": {"interval": "30 seconds"}}}, [], True,
      ["metrics.serviceMonitor.interval"]),
+    ("alert-ratio-above-one", {"metrics": {"prometheusRule": {"rules": {"errorRate": {"threshold": 1.5}}}}}, [], True,
+     ["metrics.prometheusRule.rules.errorRate.threshold (1.5)", "at most 1"]),
+    ("alert-negative-latency", {"metrics": {"prometheusRule": {"rules": {"latencyP95": {"thresholdSeconds": -0.2}}}}},
+     [], True, ["metrics.prometheusRule.rules.latencyP95.thresholdSeconds (-0.2)", "above 0"]),
+    ("alert-unparsable-for", {"metrics": {"prometheusRule": {"rules": {"databaseDown": {"for": "5 minutes"}}}}}, [],
+     True, ['metrics.prometheusRule.rules.databaseDown.for ("5 minutes") is not a Prometheus duration']),
+    ("alert-for-units-out-of-order", {"metrics": {"prometheusRule": {"rules": {"hpaMaxedOut": {"for": "30m1h"}}}}},
+     [], True, ['metrics.prometheusRule.rules.hpaMaxedOut.for ("30m1h")', "largest first"]),
+    ("alert-negative-count", {"metrics": {"prometheusRule": {"rules": {"podRestarts": {"restarts": -1}}}}}, [], True,
+     ["metrics.prometheusRule.rules.podRestarts.restarts (-1) must be a count >= 0"]),
+    ("alert-count-not-integer", {"metrics": {"prometheusRule": {"rules": {"pgbouncerSaturated":
+                                                                          {"waitingClients": 0.5}}}}}, [], True,
+     ["metrics.prometheusRule.rules.pgbouncerSaturated.waitingClients", "integer"]),
+    ("release-label-not-a-name", {"metrics": {"prometheusRelease": "Kube Prometheus"}}, [], True,
+     ["metrics.prometheusRelease"]),
     ("min-above-max", {"autoscaling": {"minReplicas": 5, "maxReplicas": 3}}, [], True,
      ["autoscaling.minReplicas (5) must be <= autoscaling.maxReplicas (3)"]),
     ("grace-too-short", {"terminationGracePeriodSeconds": 45}, [], True,
@@ -158,3 +173,14 @@ def test_template_checks_report_every_problem_at_once():
     listed = lines[header + 1:header + 4]
     assert all(line.startswith("- ") for line in listed), error
     assert [any(fragment in line for line in listed) for fragment in expected] == [True] * 3, error
+
+
+def test_alert_rule_problems_are_collected_with_the_others():
+    """Every out-of-range threshold and unparsable duration is listed in the same single failure."""
+    values = {"autoscaling": {"minReplicas": 5, "maxReplicas": 3}, "metrics": {"prometheusRule": {"rules": {
+        "errorRate": {"threshold": 2}, "latencyP95": {"thresholdSeconds": 0}, "podRestarts": {"for": "1 h"}}}}}
+    error = render_error(values)
+    assert error.count("charts/backend: 4 problems in the values:") == 1, error
+    for fragment in ["autoscaling.minReplicas (5)", "rules.errorRate.threshold (2)",
+                     "rules.latencyP95.thresholdSeconds (0)", 'rules.podRestarts.for ("1 h")']:
+        assert fragment in error, f"{fragment!r} not in:\n{error}"

@@ -225,6 +225,14 @@ def test_notes_digest_ingress_and_plain_migrations(notes_chart):
     assert "Not run by this release (migrations.enabled=false)" in notes
 
 
+def test_notes_monitoring(notes_chart):
+    notes = _notes(notes_chart, {"metrics": {"serviceMonitor": {"force": True}, "dashboard": {"enabled": True}}})
+    assert "carry release=kube-prometheus-stack" in notes
+    assert "ConfigMap shop-backend-dashboard in web, labelled grafana_dashboard=1" in notes
+    notes = _notes(notes_chart, {"metrics": {"serviceMonitor": {"force": True}, "prometheusRelease": ""}})
+    assert "carry release=" not in notes and "Grafana dashboard" not in notes
+
+
 def test_plain_yaml_files_pass_yamllint():
     """values.yaml, Chart.yaml and ci/ are plain YAML the repository's linters also read
     (templates/ are Go templates, not YAML)."""

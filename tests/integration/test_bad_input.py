@@ -52,6 +52,13 @@ CASES = [
      ["migrations_mode", "hooks", "job"]),
     ("grace-period-too-short", "local", {"backend_chart_values": {"terminationGracePeriodSeconds": 10}},
      ["terminationGracePeriodSeconds"]),
+    ("alert-ratio-above-one", "local", {"backend_alerts": {"errorRate": {"threshold": 1.5}}},
+     ["backend_alerts.errorRate.threshold: 1.5", "at most 1"]),
+    ("alert-for-unparsable", "staging", {"backend_alerts": {"latencyP95": {"for": "ten minutes"}}},
+     ["backend_alerts.latencyP95.for", "Prometheus duration"]),
+    ("alert-negative-latency-in-chart-values", "local",
+     {"backend_chart_values": {"metrics": {"prometheusRule": {"rules": {"latencyP95": {"thresholdSeconds": -1}}}}}},
+     ["metrics.prometheusRule.rules.latencyP95.thresholdSeconds (-1)"]),
     ("unknown-operator-component", "local", {"prometheus_operator_components": {"grafanna": True}},
      ["prometheus_operator_components", "grafana"]),
 ]

@@ -209,7 +209,8 @@ def test_prometheus_scrapes_a_service_monitor(env):
     """The operator turns a ServiceMonitor into scrape configuration; Prometheus scrapes the operator."""
     kubectl("apply", "-f", "-", input_text=json.dumps({
         "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-        "metadata": {"name": SERVICE_MONITOR, "namespace": NAMESPACE},
+        # the label the chart's Prometheus selects by, as kube-prometheus-stack's does by default
+        "metadata": {"name": SERVICE_MONITOR, "namespace": NAMESPACE, "labels": {"release": RELEASE}},
         "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus-operator",
                                               "app.kubernetes.io/instance": RELEASE}},
                  "endpoints": [{"port": "http", "interval": "5s"}]},

@@ -90,6 +90,21 @@ app.kubernetes.io/component: web
 app.kubernetes.io/component: web
 {{- end -}}
 
+{{/*
+Labels of the monitoring objects (ServiceMonitors, PrometheusRule, dashboard ConfigMap): the web
+labels, `release: <metrics.prometheusRelease>` (what kube-prometheus-stack's Prometheus selects by
+default) when set, then the object's own extra labels, which win.
+(dict "context" $ "extra" .Values.metrics.serviceMonitor.labels "component" "web")
+*/}}
+{{- define "backend.monitoring.labels" -}}
+{{- $ctx := .context -}}
+{{- $labels := include (printf "backend.%s.labels" (.component | default "web")) $ctx | fromYaml -}}
+{{- with $ctx.Values.metrics.prometheusRelease -}}
+{{- $_ := set $labels "release" . -}}
+{{- end -}}
+{{- toYaml (merge (deepCopy (default (dict) .extra)) $labels) -}}
+{{- end -}}
+
 {{/* Common labels of migration/seed objects. */}}
 {{- define "backend.migrations.labels" -}}
 {{ include "backend.labels" . }}

@@ -109,6 +109,32 @@ Included by the Deployment and the migration Job, so they also hold for
 {{- $errors = append $errors "migrations.nameSuffix is required when migrations.hook=false (e.g. the release revision): a plain Job cannot be changed once created, so each run needs a new name" -}}
 {{- end -}}
 
+{{- /* Alert rules: thresholds in range, `for` a duration Prometheus parses (units largest first). */ -}}
+{{- $durationRe := "^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$" -}}
+{{- range $name, $rule := $v.metrics.prometheusRule.rules -}}
+{{- $at := printf "metrics.prometheusRule.rules.%s" $name -}}
+{{- if hasKey $rule "for" -}}
+{{- $for := toString $rule.for -}}
+{{- if or (eq $for "") (not (regexMatch $durationRe $for)) -}}
+{{- $errors = append $errors (printf "%s.for (%q) is not a Prometheus duration: use digits with units y, w, d, h, m, s, ms, largest first (e.g. 30s, 5m, 1h30m)" $at $for) -}}
+{{- end -}}
+{{- end -}}
+{{- if hasKey $rule "threshold" -}}
+{{- $t := float64 $rule.threshold -}}
+{{- if or (le $t 0.0) (gt $t 1.0) -}}
+{{- $errors = append $errors (printf "%s.threshold (%v) is a ratio of requests: it must be above 0 and at most 1 (0.05 is 5%%)" $at $rule.threshold) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (hasKey $rule "thresholdSeconds") (le (float64 $rule.thresholdSeconds) 0.0) -}}
+{{- $errors = append $errors (printf "%s.thresholdSeconds (%v) must be a latency above 0 seconds" $at $rule.thresholdSeconds) -}}
+{{- end -}}
+{{- range $count := list "listenQueue" "waitingClients" "restarts" -}}
+{{- if and (hasKey $rule $count) (lt (float64 (index $rule $count)) 0.0) -}}
+{{- $errors = append $errors (printf "%s.%s (%v) must be a count >= 0" $at $count (index $rule $count)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- with $errors -}}
 {{- fail (printf "charts/backend: %d %s in the values:\n- %s" (len .) (ternary "problem" "problems" (eq (len .) 1)) (join "\n- " .)) -}}
 {{- end -}}

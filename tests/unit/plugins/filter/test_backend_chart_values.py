@@ -14,6 +14,7 @@ import json
 import os
 
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 
@@ -213,6 +214,32 @@ ERROR_CASES = [
      'alpine, debian'),
     ('chart-values-list', dict(backend_chart_values=['a']), 'backend_chart_values: a list is not a mapping',
      'a mapping of chart values'),
+    ('prometheus-release-name', dict(backend_prometheus_release='Kube_Prometheus'),
+     "backend_prometheus_release: 'Kube_Prometheus' is not valid", 'a Helm release name'),
+    ('alerts-not-mapping', dict(backend_alerts=['errorRate']), 'backend_alerts: a list is not a mapping',
+     'a mapping by rule'),
+    ('alerts-unknown-rule', dict(backend_alerts=dict(errorRatio=dict(threshold=0.1))),
+     'backend_alerts.errorRatio: unknown alert rule', 'errorRate, latencyP95'),
+    ('alerts-ratio-above-one', dict(backend_alerts=dict(errorRate=dict(threshold=1.5))),
+     'backend_alerts.errorRate.threshold: 1.5 is not valid', 'a ratio above 0 and at most 1'),
+    ('alerts-ratio-zero', dict(backend_alerts=dict(errorRate=dict(threshold=0))),
+     'backend_alerts.errorRate.threshold: 0 is not valid', 'a ratio above 0 and at most 1'),
+    ('alerts-negative-latency', dict(backend_alerts=dict(latencyP95=dict(thresholdSeconds=-0.5))),
+     'backend_alerts.latencyP95.thresholdSeconds: -0.5 is not valid', 'seconds above 0'),
+    ('alerts-duration-words', dict(backend_alerts=dict(databaseDown={'for': '5 minutes'})),
+     "backend_alerts.databaseDown.for: '5 minutes' is not valid", 'a Prometheus duration'),
+    ('alerts-duration-order', dict(backend_alerts=dict(hpaMaxedOut={'for': '30m1h'})),
+     "backend_alerts.hpaMaxedOut.for: '30m1h' is not valid", 'largest first'),
+    ('alerts-duration-number', dict(backend_alerts=dict(podRestarts={'for': 5})),
+     'backend_alerts.podRestarts.for: 5 is not valid', 'a Prometheus duration'),
+    ('alerts-negative-count', dict(backend_alerts=dict(podRestarts=dict(restarts=-1))),
+     'backend_alerts.podRestarts.restarts: -1 is not valid', 'an integer >= 0'),
+    ('alerts-count-not-int', dict(backend_alerts=dict(pgbouncerSaturated=dict(waitingClients=0.5))),
+     'backend_alerts.pgbouncerSaturated.waitingClients: 0.5 is not valid', 'an integer >= 0'),
+    ('alerts-threshold-of-another-rule', dict(backend_alerts=dict(databaseDown=dict(threshold=1))),
+     'backend_alerts.databaseDown.threshold: unknown key', 'enabled, for, severity'),
+    ('alerts-enabled-string', dict(backend_alerts=dict(errorRate=dict(enabled='no'))),
+     "backend_alerts.errorRate.enabled: 'no' is not valid", 'true or false'),
     ('unknown-variable', dict(backend_replica_min=3),
      'backend_replica_min: unknown inventory variable (did you mean backend_replicas_min?)',
      'docs/inventory-variables.md'),
@@ -486,6 +513,15 @@ MINIMAL_VALUES = {'commonLabels': {'app.kubernetes.io/environment': 'dev'}, 'sec
     ('backend_database_in_cluster', False, {}),
     ('backend_migrations_approved', True, {}),
     ('backend_namespace', 'elsewhere', {}),
+    ('backend_prometheus_release', 'prometheus', {'metrics': {'prometheusRelease': 'prometheus'}}),
+    ('backend_prometheus_release', '', {'metrics': {'prometheusRelease': ''}}),
+    ('backend_alerts', {'errorRate': {'threshold': 0.02, 'for': '2m'}, 'hpaMaxedOut': {'enabled': False},
+                        'latencyP95': None},
+     {'metrics': {'prometheusRule': {'rules': {'errorRate': {'threshold': 0.02, 'for': '2m'},
+                                               'hpaMaxedOut': {'enabled': False}}}}}),
+    # a null field keeps the chart's default, as an unset one
+    ('backend_alerts', {'errorRate': {'threshold': None, 'for': '1m'}},
+     {'metrics': {'prometheusRule': {'rules': {'errorRate': {'for': '1m'}}}}}),
 ])
 def test_mapping_of_each_variable_alone(name, value, expected):
     assert backend_chart_values(dict(MINIMAL, **{name: value})) == deep_merge(MINIMAL_VALUES, expected)
@@ -765,3 +801,25 @@ def test_real_chart_schema_rejects_wrong_types(chart_schema):
     message = str(info.value)
     assert "backend_chart_values.autoscaling.maxReplicas -> autoscaling.maxReplicas: 'ten'" in message
     assert 'backend_chart_values.pgbouncer.defaultPoolSize -> pgbouncer.defaultPoolSize: 0 is out of range' in message
+
+
+def test_valid_alert_tuning_passes():
+    alerts = {'errorRate': {'threshold': 1, 'for': '0', 'severity': 'page'},
+              'latencyP95': {'thresholdSeconds': 0.25, 'for': '1h30m'},
+              'phpFpmSaturated': {'listenQueue': 0, 'enabled': True}, 'databaseDown': {'for': '30s'},
+              'pgbouncerSaturated': {'waitingClients': 5}, 'podRestarts': {'restarts': 0, 'for': '1d2h3m4s5ms'},
+              'hpaMaxedOut': {'enabled': False}}
+    assert backend_chart_values(dict(MINIMAL, backend_alerts=alerts))['metrics']['prometheusRule']['rules'] == alerts
+
+
+def test_the_release_label_defaults_to_the_operator_role_s_release_name():
+    """The release role reads the table's default; it is the name the prometheus_operator role
+    installs kube-prometheus-stack under, so its Prometheus selects the backend's objects."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+    with open(os.path.join(root, 'roles', 'prometheus_operator', 'defaults', 'main.yml')) as handle:
+        defaults = yaml.safe_load(handle)
+    setting = next(s for s in SETTINGS if s['name'] == 'backend_prometheus_release')
+    assert setting['default'] == defaults['prometheus_operator_release_name']
+    filled = chart_values.with_defaults(MINIMAL, 'release')
+    assert backend_chart_values(filled)['metrics'] == {'prometheusRelease': defaults['prometheus_operator_release_name']}
+

@@ -113,7 +113,7 @@ def test_roles_read_no_backend_variable_they_do_not_declare():
 # A value of each kind the table accepts, and what each argument-spec type lets through unchanged.
 _ACCEPTED = {'int': [3], 'bool': [True], 'approval': [True, 'yes'], 'image': [{'repository': 'a'}],
              'database': [{'host': 'db'}], 'ca_source': [{'secret': 'ca'}], 'chart_values': [{}],
-             'int_or_percent': [1, '10%']}
+             'int_or_percent': [1, '10%'], 'alerts': [{'errorRate': {'threshold': 0.1}}]}
 _PASSES = {'str': lambda v: isinstance(v, str), 'path': lambda v: isinstance(v, str), 'dict': lambda v: isinstance(v, dict),
            'bool': lambda v: isinstance(v, bool), 'int': lambda v: isinstance(v, int), 'raw': lambda v: True}
 
