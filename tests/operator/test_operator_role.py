@@ -18,10 +18,12 @@ Everything runs in namespace laravel-ops-operator-test (release kps-test) and is
 afterwards, CRDs included, unless monitoring.coreos.com objects of others appeared meanwhile
 (say, a backend release deployed while the CRDs were up): deleting the CRDs would delete those
 and leave such a Helm release unable to upgrade or uninstall, so the CRDs are then left and
-that is printed. Do not run these tests beside a deploy on the same cluster. Skipped, with the reason printed, without a cluster that answers, the
-registry and its credentials, root with the cluster's containerd, or a Go toolchain (cold build);
-also when the cluster already has the monitoring.coreos.com CRDs (another operator, which these
-tests would replace and then delete).
+that is printed. Do not run these tests beside a deploy on the same cluster. The operator
+`make deploy` installed (the local inventory's release) is set aside for the tests, its
+monitoring.coreos.com objects saved, and put back afterwards as that deploy left it. Skipped, with
+the reason printed, without a cluster that answers, the registry and its credentials, root with
+the cluster's containerd, or a Go toolchain (cold build); also when the cluster has the CRDs of
+another operator, which these tests would replace and then delete.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import pytest
 from operator_helpers import (
     CACHE, CRD_GROUP, FIELD_MANAGER, PROMETHEUS_CRD, SCRIPT, Playbook, fixture_vars, kube_json, kubectl,
     require_cluster, require_containerd, require_go_or_cache, require_registry, run, skip, tool, wait_for,
-    KUBECONFIG,
+    KUBECONFIG, ROOT,
 )
 
 NAMESPACE = "laravel-ops-operator-test"
@@ -49,6 +51,8 @@ FULLNAME = f"{RELEASE}-kube-prometheus-stack"[:26].rstrip("-")
 OPERATOR = f"{FULLNAME}-operator"
 PROMETHEUS = f"{FULLNAME}-prometheus"
 SERVICE_MONITOR = "operator-self"
+# What `make deploy` installs: the role's default release in the local inventory's monitoring namespace.
+LOCAL_RELEASE, LOCAL_NAMESPACE = "kube-prometheus-stack", "monitoring"
 
 
 def _crd_names() -> list[str]:
@@ -88,23 +92,59 @@ def _cleanup() -> list[str]:
     return others
 
 
+def _deployed_operator() -> bool:
+    """Whether the CRDs are those of `make deploy`: the local inventory's operator release."""
+    listed = run([tool("helm"), "--kubeconfig", KUBECONFIG, "list", "--all", "-n", LOCAL_NAMESPACE, "-o", "json"],
+                 check=False)
+    return listed.returncode == 0 and any(r["name"] == LOCAL_RELEASE for r in json.loads(listed.stdout or "[]"))
+
+
+def _set_aside_deployed_operator(saved: Path) -> None:
+    """Saves every monitoring.coreos.com object of the cluster to `saved`, then removes them, the
+    local inventory's operator release and the CRDs, so that the tests start from none."""
+    names = _crd_names()
+    items = json.loads(kubectl("get", ",".join(names), "-A", "-o", "json").stdout)["items"]
+    kept = [{"apiVersion": i["apiVersion"], "kind": i["kind"], "spec": i.get("spec", {}),
+             "metadata": {key: i["metadata"][key] for key in ("name", "namespace", "labels", "annotations")
+                          if key in i["metadata"]}} for i in items]
+    saved.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": kept}))
+    # While the operator runs, so that it removes the finalizers it put on them.
+    kubectl("delete", ",".join(names), "--all", "-A", "--wait=true", timeout=300)
+    run([tool("helm"), "--kubeconfig", KUBECONFIG, "uninstall", LOCAL_RELEASE, "-n", LOCAL_NAMESPACE, "--wait",
+         "--timeout", "3m"], timeout=240)
+    kubectl("delete", "crd", *names, "--wait=true", timeout=180)
+    print(f"set aside for these tests: the {LOCAL_RELEASE} release of {LOCAL_NAMESPACE} and {len(kept)} "
+          f"{CRD_GROUP} objects, saved in {saved}")
+
+
+def _put_back_deployed_operator(saved: Path, user: str, password: str) -> None:
+    """The local inventory's operator installed again as `make deploy` installs it, and the saved
+    objects (the backend releases' ServiceMonitors and rules among them) applied again."""
+    Playbook(saved.parent, {}, user, password, playbook=ROOT / "playbooks" / "monitoring.yml")()
+    kubectl("apply", "-f", str(saved), timeout=120)
+    print(f"put back: the {LOCAL_RELEASE} release of {LOCAL_NAMESPACE} and the objects of {saved}")
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     require_cluster()
     user, password = require_registry()
     require_containerd()
     require_go_or_cache()
-    if kube_json("crd", PROMETHEUS_CRD) is not None:
-        skip(f"the cluster already has the {CRD_GROUP} CRDs (another Prometheus Operator): "
-             "these tests would replace and then delete them")
     if kube_json("namespace", NAMESPACE) is not None:
         skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
+    deployed = kube_json("crd", PROMETHEUS_CRD) is not None
+    if deployed and not _deployed_operator():
+        skip(f"the cluster already has the {CRD_GROUP} CRDs of another Prometheus Operator (not the "
+             f"{LOCAL_RELEASE} release of {LOCAL_NAMESPACE} that `make deploy` installs): these tests would "
+             "replace and then delete them")
 
     started = time.monotonic()
     build = run(["bash", str(SCRIPT), "all"], timeout=3600)
     print(f"scripts/operator-chart.sh all: {time.monotonic() - started:.0f}s\n{build.stderr[-1500:]}")
 
     tmp = tmp_path_factory.mktemp("operator")
+    saved = tmp / "monitoring-objects.json"
     base = fixture_vars()
     base.update({
         "backend_monitoring_namespace": NAMESPACE,
@@ -115,15 +155,21 @@ def env(tmp_path_factory):
     })
     playbook = Playbook(tmp, base, user, password)
     try:
+        if deployed:
+            _set_aside_deployed_operator(saved)
         yield playbook
     finally:
-        others = _cleanup()
-        assert kube_json("namespace", NAMESPACE) is None, f"namespace {NAMESPACE} is still there"
-        if others:
-            print(f"NOTE: the {CRD_GROUP} CRDs were left in place: objects of others use them: "
-                  + ", ".join(others[:10]), file=sys.stderr)
-        else:
-            assert not _crd_names(), f"the {CRD_GROUP} CRDs are still there"
+        try:
+            others = _cleanup()
+            assert kube_json("namespace", NAMESPACE) is None, f"namespace {NAMESPACE} is still there"
+            if others:
+                print(f"NOTE: the {CRD_GROUP} CRDs were left in place: objects of others use them: "
+                      + ", ".join(others[:10]), file=sys.stderr)
+            else:
+                assert not _crd_names(), f"the {CRD_GROUP} CRDs are still there"
+        finally:
+            if saved.exists():
+                _put_back_deployed_operator(saved, user, password)
 
 
 def test_images_are_minimal_and_nonroot(env):
