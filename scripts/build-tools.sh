@@ -63,47 +63,41 @@ src_hash="$(
     done
   } | sha256sum | cut -c1-12
 )"
-key="$psa_version-$src_hash"
-dir="$CACHE/psa-check-$key"
-bin="$dir/psa-check"
+# tool NAME KEY BUILD...: unless $CACHE/NAME-KEY holds a complete build, runs BUILD with the
+# binary's path as its last argument; then links .tools/bin/NAME to the binary.
+tool() {
+  local name="$1" key="$2" dir="$CACHE/$1-$2" start=$SECONDS
+  shift 2
+  if [[ -x "$dir/$name" && -f "$dir/.complete" ]]; then
+    log "$name $key is up to date ($dir/$name)"
+  else
+    log "building $name $key with $go_version"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    "$@" "$dir/$name"
+    "$dir/$name" --help >/dev/null 2>&1 || die "$dir/$name does not run"
+    touch "$dir/.complete"
+    log "built $dir/$name in $((SECONDS - start))s"
+  fi
+  ln -sfn "$dir/$name" "$ROOT/.tools/bin/$name"
+  log "linked $ROOT/.tools/bin/$name -> $dir/$name"
+}
 
-if [[ -x "$bin" && -f "$dir/.complete" ]]; then
-  log "psa-check $key is up to date ($bin)"
-else
-  log "building psa-check $key with $go_version (pod-security-admission $psa_version)"
-  start=$SECONDS
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  (cd "$SRC" && "$GO" mod download && "$GO" build -trimpath -o "$bin.tmp" .)
-  mv -f "$bin.tmp" "$bin"
-  touch "$dir/.complete"
-  log "built $bin in $((SECONDS - start))s"
-fi
+build_psa_check() {
+  (cd "$SRC" && "$GO" mod download && "$GO" build -trimpath -o "$1.tmp" .)
+  mv -f "$1.tmp" "$1"
+}
 
+# promtool: a released module, installed as it is (no go.mod of ours to hash).
+build_promtool() {
+  # -mod=readonly is for a main module; `go install pkg@version` has none.
+  GOFLAGS="-modcacherw -buildvcs=false" GOBIN="$(dirname "$1")" \
+    nice "$GO" install -trimpath "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+}
+
+tool psa-check "$psa_version-$src_hash" build_psa_check
 if [[ "$RUN_TESTS" == 1 ]]; then
   log "running go test for tools/psa-check"
   (cd "$SRC" && "$GO" test -count=1 ./...)
 fi
-
-ln -sfn "$bin" "$ROOT/.tools/bin/psa-check"
-log "linked $ROOT/.tools/bin/psa-check -> $bin"
-
-# promtool: a released module, installed as it is (no go.mod of ours to hash).
-pdir="$CACHE/promtool-$PROMTOOL_VERSION-$go_version"
-pbin="$pdir/promtool"
-if [[ -x "$pbin" && -f "$pdir/.complete" ]]; then
-  log "promtool $PROMTOOL_VERSION is up to date ($pbin)"
-else
-  log "building promtool $PROMTOOL_VERSION with $go_version (github.com/prometheus/prometheus)"
-  start=$SECONDS
-  rm -rf "$pdir"
-  mkdir -p "$pdir"
-  # -mod=readonly is for a main module; `go install pkg@version` has none.
-  GOFLAGS="-modcacherw -buildvcs=false" GOBIN="$pdir" \
-    nice "$GO" install -trimpath "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
-  "$pbin" --version >/dev/null || die "$pbin does not run"
-  touch "$pdir/.complete"
-  log "built $pbin in $((SECONDS - start))s"
-fi
-ln -sfn "$pbin" "$ROOT/.tools/bin/promtool"
-log "linked $ROOT/.tools/bin/promtool -> $pbin"
+tool promtool "$PROMTOOL_VERSION-$go_version" build_promtool
