@@ -59,7 +59,11 @@ PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v3.13.1}"
 [[ "$PROMETHEUS_VERSION" =~ ^v3\.([0-9]+)\.([0-9]+)$ ]] || die "PROMETHEUS_VERSION must look like v3.13.1"
 PROMETHEUS_MODULE_VERSION="v0.$((300 + BASH_REMATCH[1])).${BASH_REMATCH[2]}"
 CHART_NAME=kube-prometheus-stack
-CHART_VERSION="0.0.0-local.${OPERATOR_VERSION#v}"
+# The fixture's own revision (the last number of its Chart.yaml version) ends the version: a chart
+# version names one content, and the role keeps every pulled version in its chart cache.
+FIXTURE_REVISION="$(sed -n 's/^version: 0\.0\.0-local\.\([0-9][0-9]*\)$/\1/p' "$HERE/tests/fixtures/prometheus-operator/chart/Chart.yaml")"
+[[ -n "$FIXTURE_REVISION" ]] || die "tests/fixtures/prometheus-operator/chart/Chart.yaml: version must be 0.0.0-local.<revision>"
+CHART_VERSION="0.0.0-local.${OPERATOR_VERSION#v}.$FIXTURE_REVISION"
 REGISTRY="${REGISTRY:-127.0.0.1:5000}"
 CHART_REPO="oci://$REGISTRY/charts"
 OPERATOR_IMAGE="$REGISTRY/laravel-ops/prometheus-operator:$OPERATOR_VERSION"

@@ -168,3 +168,12 @@ def test_thresholds_and_durations_are_values():
     assert 'kube_horizontalpodautoscaler_spec_max_replicas{namespace="web", horizontalpodautoscaler="shop-backend"}' \
         in hpa["expr"]
     assert hpa["for"] == "1h"
+
+
+def test_the_local_inventory_pins_the_fixture_chart_as_it_is_packaged():
+    """The fixture's chart version names one content (the role caches every version it pulled):
+    the local inventory asks for the version scripts/operator-chart.sh packages now."""
+    printed = yaml.safe_load(subprocess.run(["bash", str(ROOT / "scripts" / "operator-chart.sh"), "print-vars"],
+                                            capture_output=True, text=True, check=True).stdout)
+    inventory = yaml.safe_load((ROOT / "inventories" / "local" / "group_vars" / "all" / "backend.yml").read_text())
+    assert inventory["prometheus_operator_chart_version"] == printed["prometheus_operator_chart_version"]
