@@ -22,12 +22,9 @@ PYTHON="${PYTHON:-python3}"
 VENV="$CACHE/venv-antsibull-docs-$ANTSIBULL_DOCS_VERSION-${ANSIBLE_CORE#ansible-core==}"
 TOOLS_PYTHON="$ROOT/.tools/venv/bin/python"
 
-if [[ ! -f "$VENV/.complete" ]]; then
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" install --quiet "antsibull-docs==$ANTSIBULL_DOCS_VERSION" "$ANSIBLE_CORE"
-  touch "$VENV/.complete"
-fi
+# shellcheck source=scripts/lib/venv.sh
+source "$ROOT/scripts/lib/venv.sh"
+cached_venv "$VENV" "antsibull-docs==$ANTSIBULL_DOCS_VERSION" "$ANSIBLE_CORE"
 
 DEPENDENCIES="$("$TOOLS_PYTHON" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')"
 WORK="$(mktemp -d)"

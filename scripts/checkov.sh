@@ -32,12 +32,9 @@ HELM="$ROOT/.tools/bin/helm"
 DOCKERFILE_SKIP_CHECKS=(
 )
 
-if [[ ! -f "$VENV/.complete" ]]; then
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" install --quiet "checkov==$CHECKOV_VERSION"
-  touch "$VENV/.complete"
-fi
+# shellcheck source=scripts/lib/venv.sh
+source "$ROOT/scripts/lib/venv.sh"
+cached_venv "$VENV" "checkov==$CHECKOV_VERSION"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

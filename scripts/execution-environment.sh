@@ -54,17 +54,14 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-ee.XXXXXX")"
 SERVER_PID=
 trap '[[ -z "$SERVER_PID" ]] || kill "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
+# shellcheck source=scripts/lib/venv.sh
+source "$ROOT/scripts/lib/venv.sh"
 # venv NAME VERSION [PIP_ARGS...]: a virtualenv of NAME==VERSION of its own, cached by version.
 venv() {
   local name="$1" version="$2" dir; shift 2
   dir="$CACHE/venv-$name-$version${1:+-${1#*==}}"
-  if [[ ! -f "$dir/.complete" ]]; then
-    log "installing $name $version into $dir"
-    rm -rf "$dir"
-    "$PYTHON" -m venv "$dir"
-    PIP_CACHE_DIR="$CACHE/pip" "$dir/bin/pip" install --quiet "$name==$version" "$@"
-    touch "$dir/.complete"
-  fi
+  [[ -f "$dir/.complete" ]] || log "installing $name $version into $dir"
+  cached_venv "$dir" "$name==$version" "$@"
   printf '%s\n' "$dir"
 }
 

@@ -22,13 +22,10 @@ ANSIBLE_LINT="$(grep -E '^ansible-lint==' "$ROOT/requirements-test.txt")"
 PYTHON="${PYTHON:-python3}"
 VENV="$CACHE/venv-galaxy-importer-$GALAXY_IMPORTER_VERSION-${ANSIBLE_CORE#ansible-core==}-${ANSIBLE_LINT#ansible-lint==}"
 
-if [[ ! -f "$VENV/.complete" ]]; then
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" install --quiet \
-    "galaxy-importer==$GALAXY_IMPORTER_VERSION" "$ANSIBLE_CORE" "$ANSIBLE_LINT"
-  touch "$VENV/.complete"
-fi
+# shellcheck source=scripts/lib/venv.sh
+source "$ROOT/scripts/lib/venv.sh"
+cached_venv "$VENV" \
+  "galaxy-importer==$GALAXY_IMPORTER_VERSION" "$ANSIBLE_CORE" "$ANSIBLE_LINT"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

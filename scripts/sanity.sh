@@ -10,12 +10,9 @@ ANSIBLE_CORE="$(grep -E '^ansible-core==' "$ROOT/requirements.txt")"
 PYTHON="${PYTHON:-python3}"
 VENV="$CACHE/venv-sanity-$("$PYTHON" -c 'import sys; print("py%d.%d" % sys.version_info[:2])')-${ANSIBLE_CORE#ansible-core==}"
 
-if [[ ! -f "$VENV/.complete" ]]; then
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" install --quiet "$ANSIBLE_CORE"
-  touch "$VENV/.complete"
-fi
+# shellcheck source=scripts/lib/venv.sh
+source "$ROOT/scripts/lib/venv.sh"
+cached_venv "$VENV" "$ANSIBLE_CORE"
 
 # ansible-test bootstraps pip into its per-test virtualenvs with a get-pip script it downloads
 # from outside the package registries. This stand-in does the same job with pip's own wheel
