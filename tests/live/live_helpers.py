@@ -65,6 +65,14 @@ PROD = {
 }
 
 
+def pod_ips(selector: str, *, ready_only: bool = False) -> set[str]:
+    """The addresses of the release's pods the selector picks (with ready_only, of those ready and
+    not stopping)."""
+    pods = kube_json("pods", "-n", NAMESPACE, "-l", selector)["items"]
+    return {p["status"]["podIP"] for p in pods if p["status"].get("podIP")
+            and (not ready_only or (is_ready(p) and not p["metadata"].get("deletionTimestamp")))}
+
+
 def web_pods(*, include_terminating: bool = False) -> list[dict]:
     items = kube_json("pods", "-n", NAMESPACE, "-l", WEB_SELECTOR)["items"]
     return [p for p in items if include_terminating or not p["metadata"].get("deletionTimestamp")]

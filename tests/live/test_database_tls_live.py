@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from live_helpers import DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, RELEASE, Load, psql, serving_pods
+from live_helpers import DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, RELEASE, Load, pod_ips, psql, serving_pods
 from operator_helpers import ROOT, Playbook, kube_json, kubectl, wait_for
 
 CA_FILE = "/run/secrets/database-ca/ca.crt"
@@ -28,11 +28,6 @@ try {
     echo 'refused: ', $e->getMessage();
 }
 """
-
-
-def pod_ips(selector: str) -> set[str]:
-    pods = kube_json("pods", "-n", NAMESPACE, "-l", selector)["items"]
-    return {p["status"]["podIP"] for p in pods if p["status"].get("podIP")}
 
 
 def postgresql_connections() -> list[tuple[str, str, str]]:

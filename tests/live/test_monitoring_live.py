@@ -11,7 +11,7 @@ import json
 import time
 import urllib.parse
 
-from live_helpers import DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, get, is_ready, serving_pods, service_address
+from live_helpers import DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, WEB_SELECTOR, get, is_ready, pod_ips, service_address
 from operator_helpers import kube_json, wait_for
 
 MONITORING = "monitoring"
@@ -33,14 +33,9 @@ def query(promql: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-def _pod_ips(selector: str) -> set[str]:
-    return {p["status"]["podIP"] for p in kube_json("pods", "-n", NAMESPACE, "-l", selector)["items"]
-            if is_ready(p) and not p["metadata"].get("deletionTimestamp")}
-
-
 def test_prometheus_scrapes_every_backend_pod_and_loads_its_rules(backend):
     def scraped():
-        wanted = {p["status"]["podIP"] for p in serving_pods()} | _pod_ips(PGBOUNCER_SELECTOR)
+        wanted = pod_ips(WEB_SELECTOR, ready_only=True) | pod_ips(PGBOUNCER_SELECTOR, ready_only=True)
         targets = [t for t in prometheus_api("/api/v1/targets", state="active")["activeTargets"]
                    if t["labels"].get("namespace") == NAMESPACE]
         up = {t["labels"]["instance"].rsplit(":", 1)[0] for t in targets if t["health"] == "up"}
