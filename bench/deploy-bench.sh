@@ -4,8 +4,9 @@
 #   - no-op redeploy wall time and its changed count, beside a bare
 #     `helm upgrade --install --wait` of the same chart and values, and their ratio: the medians
 #     of $SAMPLES runs each, taken in turn so that both see the same machine load
-#   - cold image build (empty build cache) beside a rebuild after a one-file code change,
-#     with the bytes each added to the registry
+#   - cold image build (empty build cache, no stage cache in the registry) beside a rebuild
+#     after a one-file code change, with the bytes each added to the registry, and the ratio of
+#     their medians of $SAMPLES runs each
 # Not a test: figures only. Usage: bench/deploy-bench.sh
 set -euo pipefail
 
@@ -31,15 +32,26 @@ changed_count() { sed -n 's/.*changed=\([0-9]*\).*/\1/p' "$WORK/last.log" | tail
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "== image build (Debian flavour, local registry)"
-docker builder prune -af >/dev/null
-before=$(registry_bytes); t=$(now)
-playbook playbooks/build.yml -i inventories/local -e image_tag=bench-cold-$$ -e image_cache_tag=bench-cache-$$
-printf 'cold build+push:            %6ss  %10s bytes pushed\n' "$(since "$t")" "$(( $(registry_bytes) - before ))"
-echo "// bench $(date +%s)" >> examples/laravel-app/routes/api.php
-before=$(registry_bytes); t=$(now)
-playbook playbooks/build.yml -i inventories/local -e image_tag=bench-change-$$ -e image_cache_tag=bench-cache-$$
-printf 'one-file change build+push: %6ss  %10s bytes pushed\n' "$(since "$t")" "$(( $(registry_bytes) - before ))"
+colds=(); pushed=()
+for sample in $(seq "$SAMPLES"); do
+  docker builder prune -af >/dev/null
+  before=$(registry_bytes); t=$(now)
+  playbook playbooks/build.yml -i inventories/local -e image_tag=bench-cold-$$-$sample -e image_cache_tag=bench-cache-$$-$sample
+  colds+=("$(since "$t")"); pushed+=("$(( $(registry_bytes) - before ))")
+done
+cold=$(median "${colds[@]}")
+printf 'cold build+push:            %6ss  %10s bytes pushed  (runs: %s)\n' "$cold" "$(median "${pushed[@]}")" "${colds[*]}"
+rebuilds=(); pushed=()
+for sample in $(seq "$SAMPLES"); do
+  echo "// bench $$ $sample" >> examples/laravel-app/routes/api.php
+  before=$(registry_bytes); t=$(now)
+  playbook playbooks/build.yml -i inventories/local -e image_tag=bench-change-$$-$sample -e image_cache_tag=bench-cache-$$-$SAMPLES
+  rebuilds+=("$(since "$t")"); pushed+=("$(( $(registry_bytes) - before ))")
+done
 git checkout -q -- examples/laravel-app
+rebuild=$(median "${rebuilds[@]}")
+printf 'one-file change build+push: %6ss  %10s bytes pushed  (runs: %s)\n' "$rebuild" "$(median "${pushed[@]}")" "${rebuilds[*]}"
+awk -v a="$rebuild" -v b="$cold" 'BEGIN { printf "ratio change / cold build:  %6.1f%%  (medians of '"$SAMPLES"')\n", 100 * a / b }'
 
 echo "== deploy"
 helm -n "$NAMESPACE" uninstall "$RELEASE" --wait >/dev/null 2>&1 || true

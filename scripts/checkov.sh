@@ -152,7 +152,7 @@ done
 
 printf '\n==> Dockerfiles: checkov --framework dockerfile\n'
 dockerfiles=()
-while IFS= read -r file; do dockerfiles+=(-f "$file"); done < <(find docker -type f -name 'Dockerfile*' | sort)
+while IFS= read -r file; do dockerfiles+=(-f "$file"); done < <(find docker -type f -name 'Dockerfile*' ! -name '*.dockerignore' | sort)
 skip_args=()
 if (( ${#DOCKERFILE_SKIP_CHECKS[@]} )); then
   skip_args=(--skip-check "$(IFS=,; echo "${DOCKERFILE_SKIP_CHECKS[*]}")")

@@ -1,4 +1,4 @@
-"""Static checks of docker/Dockerfile and docker/.dockerignore, hadolint, and the real
+"""Static checks of docker/Dockerfile and docker/Dockerfile.dockerignore, hadolint, and the real
 Alpine build when a Docker engine and the base images are available (otherwise skipped,
 with the reason printed)."""
 
@@ -18,7 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_DIR = REPO / "docker"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
-DOCKERIGNORE = DOCKER_DIR / ".dockerignore"
+DOCKERIGNORE = DOCKER_DIR / "Dockerfile.dockerignore"
 APP_DIR = REPO / "examples" / "laravel-app"
 
 RUNTIME_STAGES = {"php": "33:33", "nginx": "101:101"}
@@ -329,6 +329,11 @@ def test_dockerignore_matches_the_context_layout():
     # Nothing the Dockerfile copies may be ignored.
     for needed in ("app", "docker", "app/public", "app/composer.json"):
         assert needed not in patterns
+    # BuildKit reads the ignore file beside the Dockerfile it builds: every Dockerfile has this one.
+    for dockerfile in DOCKER_DIR.glob("Dockerfile*"):
+        if dockerfile.suffix != ".dockerignore":
+            ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+            assert ignore.resolve() == DOCKERIGNORE.resolve(), f"{ignore.name} is not {DOCKERIGNORE.name}"
 
 
 # --- the real build ---------------------------------------------------------------------------
@@ -356,14 +361,13 @@ def test_alpine_image_builds():
     if missing:
         _skip(f"{offline_reason}: missing locally: {', '.join(missing)}")
 
-    # Assemble the context the way the image role does: app/ + docker/ + .dockerignore.
+    # Assemble the context the way the image role does: app/ + docker/.
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         context = Path(tmp)
         shutil.copytree(APP_DIR, context / "app", ignore=shutil.ignore_patterns("vendor", "node_modules"))
         shutil.copytree(DOCKER_DIR, context / "docker")
-        shutil.copy(DOCKERIGNORE, context / ".dockerignore")
         env = dict(os.environ, DOCKER_BUILDKIT="1")
         for target in ("nginx", "php"):
             tag = f"laravel-ops-test-{target}:latest"

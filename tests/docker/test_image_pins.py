@@ -287,14 +287,19 @@ def test_the_cached_stage_carries_every_expensive_stage_of_its_dockerfile(flavou
 
 def test_the_stage_cache_is_pushed_with_an_inline_cache_and_read_by_every_build():
     tasks = {t["name"]: t for t in yaml.safe_load(IMAGE_BUILD.read_text())}
-    stage_build = tasks["Build and push the cache of the stage under the final images"][
-        "community.docker.docker_image_build"]
-    assert stage_build["target"] == "{{ __image_cache_stage }}"
-    assert stage_build["args"] == {"BUILDKIT_INLINE_CACHE": "1"}
-    assert stage_build["outputs"][0]["push"] is True
-    final = tasks["Build and push the images the registry lacks"]["community.docker.docker_image_build"]
-    assert "__image_stage_cache_ref" in final["cache_from"]
-    assert final["args"] == "{{ __image_application_args if __image_item.application else {'BASE_IMAGE': image_support_base_image} }}"
+    stage = tasks["Describe the build of the stage cache the registry lacks"]["ansible.builtin.set_fact"][
+        "__image_bake_targets"]
+    assert "'target': __image_cache_stage" in stage
+    assert "'args': {'BUILDKIT_INLINE_CACHE': '1'}" in stage
+    assert "'output': ['type=image,push=true']" in stage
+    final = tasks["Describe the build of each image the registry lacks"]
+    assert "__image_stage_cache_ref" in final["vars"]["__image_cache_refs"]
+    assert final["vars"]["__image_application_args"]["BUILDKIT_INLINE_CACHE"] == "1"
+    assert "{'BASE_IMAGE': image_support_base_image}" in final["ansible.builtin.set_fact"]["__image_bake_targets"]
+    # Every missing image, and the stage cache, in one build.
+    bake = tasks["Build and push the images the registry lacks"]["ansible.builtin.command"]
+    assert bake["argv"].startswith("{{ ['docker', 'buildx', 'bake'")
+    assert "__image_bake_targets" in bake["stdin"]
     key = yaml.safe_load(IMAGE_VARS.read_text())["__image_stage_key"]
     assert "composer.json" in key and "composer.lock" in key and "image_docker_dir" in key
 

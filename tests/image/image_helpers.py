@@ -72,10 +72,9 @@ def require_base_image(docker: str) -> str:
 
 
 def layout_context(destination: Path, app_dir: Path = APP_DIR) -> Path:
-    """The build context the image role assembles: app/, docker/, .dockerignore."""
+    """The build context the image role assembles: app/ and docker/ (with each Dockerfile's ignore file)."""
     shutil.copytree(app_dir, destination / "app", ignore=shutil.ignore_patterns("vendor", "node_modules", ".git"))
     shutil.copytree(DOCKER_DIR, destination / "docker")
-    shutil.copy2(DOCKER_DIR / ".dockerignore", destination / ".dockerignore")
     return destination
 
 

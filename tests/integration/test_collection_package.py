@@ -14,7 +14,8 @@ MUST_TRAVEL = [
     "charts/backend/values.yaml",
     "charts/backend/values.schema.json",
     "docker/Dockerfile",
-    "docker/.dockerignore",
+    "docker/Dockerfile.dockerignore",
+    "docker/Dockerfile.debian.dockerignore",
     "examples/laravel-app/artisan",
     "meta/runtime.yml",
     "plugins/filter/backend_chart_values.py",
@@ -76,7 +77,7 @@ def installed(tmp_path_factory):
     tarballs = list(work.glob("laravel_ops-k8s-*.tar.gz"))
     assert len(tarballs) == 1, tarballs
     collections = work / "collections"
-    # kubernetes.core, community.docker and community.crypto come from the pinned `ansible` package already.
+    # kubernetes.core and community.crypto come from the pinned `ansible` package already.
     run([tool("ansible-galaxy"), "collection", "install", "--no-deps", "--force", "-p", str(collections), str(tarballs[0])])
     return tarballs[0], collections / "ansible_collections" / "laravel_ops" / "k8s", collections
 
