@@ -11,9 +11,10 @@
 #           modules pkg/apis/monitoring and pkg/client at the same version, which its go.mod
 #           replaces with ./pkg/...), then `go build` cmd/operator and
 #           cmd/prometheus-config-reloader (static, CGO off) with upstream's version ldflags;
-#           and the Prometheus server the operator runs (github.com/prometheus/prometheus
-#           cmd/prometheus at the operator's default Prometheus version, without the web UI's
-#           assets, which its module does not carry: the API and /-/ready work, / does not).
+#           and the servers the operator runs, at the operator's default versions: Prometheus
+#           (github.com/prometheus/prometheus cmd/prometheus, without the web UI's assets, which
+#           its module does not carry: the API and /-/ready work, / does not) and Alertmanager
+#           (github.com/prometheus/alertmanager cmd/alertmanager).
 #   image   OCI image tarballs (cluster/lib/ociimage.py): the binary, /etc/passwd and
 #           /etc/group, USER 65534:65534 (nobody), nothing else.
 #   chart   stages the chart, copies example/prometheus-operator-crd/*.yaml of the module zip,
@@ -31,6 +32,7 @@
 #                            $CACHE/prometheus-operator-<version>/
 #   OPERATOR_VERSION         Go module version of the operator (default below)
 #   PROMETHEUS_VERSION       Prometheus server version (default below; module v0.3XX.Y of vX.XX.Y)
+#   ALERTMANAGER_VERSION     Alertmanager version (default below)
 #   REGISTRY                 registry host:port (default 127.0.0.1:5000); plain HTTP
 #   LARAVEL_OPS_REGISTRY_USERNAME / LARAVEL_OPS_REGISTRY_PASSWORD   registry credentials
 #                            (default: sourced from $CACHE/registry/credentials.env)
@@ -58,6 +60,9 @@ OPERATOR_VERSION="${OPERATOR_VERSION:-v0.93.1}"
 PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v3.13.1}"
 [[ "$PROMETHEUS_VERSION" =~ ^v3\.([0-9]+)\.([0-9]+)$ ]] || die "PROMETHEUS_VERSION must look like v3.13.1"
 PROMETHEUS_MODULE_VERSION="v0.$((300 + BASH_REMATCH[1])).${BASH_REMATCH[2]}"
+# The default Alertmanager of operator v0.93.1 (its pkg/operator DefaultAlertmanagerVersion).
+ALERTMANAGER_VERSION="${ALERTMANAGER_VERSION:-v0.33.1}"
+[[ "$ALERTMANAGER_VERSION" =~ ^v0\.[0-9]+\.[0-9]+$ ]] || die "ALERTMANAGER_VERSION must look like v0.33.1"
 CHART_NAME=kube-prometheus-stack
 # The fixture's own revision (the last number of its Chart.yaml version) ends the version: a chart
 # version names one content, and the role keeps every pulled version in its chart cache.
@@ -69,6 +74,7 @@ CHART_REPO="oci://$REGISTRY/charts"
 OPERATOR_IMAGE="$REGISTRY/laravel-ops/prometheus-operator:$OPERATOR_VERSION"
 RELOADER_IMAGE="$REGISTRY/laravel-ops/prometheus-config-reloader:$OPERATOR_VERSION"
 PROMETHEUS_IMAGE="$REGISTRY/laravel-ops/prometheus:$PROMETHEUS_VERSION"
+ALERTMANAGER_IMAGE="$REGISTRY/laravel-ops/alertmanager:$ALERTMANAGER_VERSION"
 MODULE=github.com/prometheus-operator/prometheus-operator
 
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
@@ -157,28 +163,52 @@ build() {
   changed "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
 }
 
-build_prometheus() {
-  local key bin="$OUT/prometheus-$PROMETHEUS_VERSION" src start=$SECONDS
+# build_server NAME VERSION MODULE MODULE_VERSION: `go build` MODULE's cmd/NAME, as upstream's
+# release builds stamp it, into $OUT/NAME-VERSION/ (kept while the Go version is the same). When a
+# function prepare_NAME exists, the build runs in a copy of the module's source that it prepared.
+build_server() {
+  local name="$1" version="$2" module="$3" module_version="$4"
+  local key bin="$OUT/$name-$version" src start=$SECONDS
   [[ -n "$GO" ]] || die "no Go toolchain found (set GO=/path/to/go)"
   key="$("$GO" env GOVERSION)"
   if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$key" ]]; then
-    log "build: prometheus $PROMETHEUS_VERSION already built ($bin, $key)"
+    log "build: $name $version already built ($bin, $key)"
     return
   fi
-  "$GO" mod download github.com/prometheus/prometheus@"$PROMETHEUS_MODULE_VERSION" \
-    || die "go mod download github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION failed"
-  src="$GOMODCACHE/github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
-  log "build: prometheus $PROMETHEUS_VERSION ($PROMETHEUS_MODULE_VERSION) with $key (cold builds take minutes)"
+  "$GO" mod download "$module@$module_version" || die "go mod download $module@$module_version failed"
+  src="$GOMODCACHE/$module@$module_version"
+  log "build: $name $version ($module_version) with $key (cold builds take minutes)"
   local common=github.com/prometheus/common/version
-  local ldflags="-s -w -X $common.Version=${PROMETHEUS_VERSION#v} -X $common.Revision=$PROMETHEUS_MODULE_VERSION"
+  local ldflags="-s -w -X $common.Version=${version#v} -X $common.Revision=$module_version"
   ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
   rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
-  # built in place: the module cache is made writable (-modcacherw) and nothing is written there
-  (cd "$src" && "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" ./cmd/prometheus) \
-    || die "go build of prometheus failed"
+  if declare -F "prepare_$name" >/dev/null; then
+    rm -rf "$WORK/src-$name"; cp -a "$src" "$WORK/src-$name"; chmod -R u+w "$WORK/src-$name"
+    src="$WORK/src-$name"
+    (cd "$src" && "prepare_$name") || die "preparing the source of $name failed"
+  fi
+  # otherwise built in place: the module cache is made writable (-modcacherw) and nothing is
+  # written there
+  (cd "$src" && nice "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" "./cmd/$name") \
+    || die "go build of $name failed"
   rm -rf "$bin"; mv "$bin.tmp" "$bin"
   printf '%s' "$key" >"$bin/.complete"
-  changed "build: prometheus done in $((SECONDS - start))s"
+  changed "build: $name done in $((SECONDS - start))s"
+}
+
+# Alertmanager embeds its web UI from ui/app/dist, which its release process builds with npm and
+# the Elm compiler and its module does not carry. A page saying so stands in for it: the API
+# (/api/v2) and /-/ready, which the operator and Prometheus use, do not depend on it.
+prepare_alertmanager() {
+  mkdir -p ui/app/dist
+  printf '%s\n' '<!doctype html><title>Alertmanager</title>' \
+    '<p>Built without its web UI (laravel_ops.k8s test fixture): use the API under /api/v2/.</p>' \
+    >ui/app/dist/index.html
+}
+
+build_servers() {
+  build_server prometheus "$PROMETHEUS_VERSION" github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION"
+  build_server alertmanager "$ALERTMANAGER_VERSION" github.com/prometheus/alertmanager "$ALERTMANAGER_VERSION"
 }
 
 # ---- images ------------------------------------------------------------------------------------
@@ -199,12 +229,13 @@ image() {
 
 images() {
   [[ -f "$OUT/bin/.complete" ]] || build
-  [[ -f "$OUT/prometheus-$PROMETHEUS_VERSION/.complete" ]] || build_prometheus
+  build_servers
   : >"$WORK/images"
   image operator "$OPERATOR_IMAGE" "$OUT/bin/operator"
   image prometheus-config-reloader "$RELOADER_IMAGE" "$OUT/bin/prometheus-config-reloader"
   # The operator mounts the storage at /prometheus and passes every flag itself.
   image prometheus "$PROMETHEUS_IMAGE" "$OUT/prometheus-$PROMETHEUS_VERSION/prometheus" --workdir /prometheus
+  image alertmanager "$ALERTMANAGER_IMAGE" "$OUT/alertmanager-$ALERTMANAGER_VERSION/alertmanager" --workdir /alertmanager
 }
 
 # ---- chart -------------------------------------------------------------------------------------
@@ -215,7 +246,7 @@ chart() {
   local crds="$SRC/example/prometheus-operator-crd" key stage
   compgen -G "$crds/*.yaml" >/dev/null || die "no CRDs in $crds"
   key="$( { (cd "$FIXTURE/chart" && find . -type f | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done);
-            cat "$crds"/*.yaml; echo "$CHART_VERSION $OPERATOR_VERSION $PROMETHEUS_VERSION $REGISTRY"; } | sha256sum | cut -c1-16)"
+            cat "$crds"/*.yaml; echo "$CHART_VERSION $OPERATOR_VERSION $PROMETHEUS_VERSION $ALERTMANAGER_VERSION $REGISTRY"; } | sha256sum | cut -c1-16)"
   CHART_TGZ="$OUT/chart-$key/$CHART_NAME-$CHART_VERSION.tgz"
   if [[ -f "$CHART_TGZ" ]]; then
     log "chart: $CHART_NAME $CHART_VERSION is packaged ($CHART_TGZ)"
@@ -228,9 +259,12 @@ chart() {
   cp "$crds"/*.yaml "$stage/charts/crds/crds/"
   # The registry the images were pushed to / imported as (values.yaml carries 127.0.0.1:5000).
   sed -i -e "s#^  imageRegistry: 127.0.0.1:5000\$#  imageRegistry: $REGISTRY#" \
-    -e "s#^      tag: v3[.0-9]*  \(\# the Prometheus server version.*\)\$#      tag: $PROMETHEUS_VERSION  \1#" "$stage/values.yaml"
+    -e "s#^      tag: v3[.0-9]*  \(\# the Prometheus server version.*\)\$#      tag: $PROMETHEUS_VERSION  \1#" \
+    -e "s#^      tag: v0[.0-9]*  \(\# the Alertmanager version.*\)\$#      tag: $ALERTMANAGER_VERSION  \1#" "$stage/values.yaml"
   grep -q "^      tag: $PROMETHEUS_VERSION  # the Prometheus server version" "$stage/values.yaml" \
     || die "could not set the Prometheus version in the chart's values.yaml"
+  grep -q "^      tag: $ALERTMANAGER_VERSION  # the Alertmanager version" "$stage/values.yaml" \
+    || die "could not set the Alertmanager version in the chart's values.yaml"
   grep -q "^  imageRegistry: $REGISTRY\$" "$stage/values.yaml" || die "could not set the registry in the chart's values.yaml"
   log "chart: helm lint --strict"
   "$HELM" lint --strict "$stage" >"$WORK/lint.log" 2>&1 || { cat "$WORK/lint.log" >&2; die "helm lint failed"; }
@@ -295,11 +329,11 @@ push() {
 }
 
 case "$MODE" in
-  build) build; build_prometheus ;;
+  build) build; build_servers ;;
   image) images ;;
   chart) chart ;;
   import) images; import_images ;;
   push) images; chart; push ;;
-  all) build; build_prometheus; images; chart; import_images; push ;;
+  all) build; build_servers; images; chart; import_images; push ;;
 esac
 log "done in $((SECONDS - started))s: chart $CHART_REPO/$CHART_NAME $CHART_VERSION, image $OPERATOR_IMAGE"

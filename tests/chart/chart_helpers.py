@@ -7,6 +7,7 @@ Without it every chart test is skipped, and the reason is printed in the report 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -31,6 +32,30 @@ def find_helm() -> str | None:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+# The Grafana dashboard the chart ships, and the template variables its queries use ($x, ${x},
+# ${x:format}).
+DASHBOARD_FILE = CHART / "dashboards" / "backend.json"
+DASHBOARD_VARIABLE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
+
+
+def dashboard_variables(text: str) -> set[str]:
+    return {braced or bare for braced, bare in DASHBOARD_VARIABLE.findall(text)}
+
+
+def dashboard_queries(dashboard: dict, values: dict[str, str] | None = None) -> dict[str, str]:
+    """Every PromQL query of the dashboard by name: its panels' targets (`panel <id> <refId>:
+    <title>`), then its annotations (`annotation: <name>`), with the template variables replaced by
+    `values` when given."""
+    queries = {f"panel {panel['id']} {target['refId']}: {panel['title']}": target["expr"]
+               for panel in dashboard["panels"] if panel["type"] != "row" for target in panel["targets"]}
+    queries.update({f"annotation: {annotation['name']}": annotation["expr"]
+                    for annotation in dashboard["annotations"]["list"]})
+    if values is None:
+        return queries
+    return {name: DASHBOARD_VARIABLE.sub(lambda m: values[m.group(1) or m.group(2)], expr)
+            for name, expr in queries.items()}
 
 
 HELM = find_helm()

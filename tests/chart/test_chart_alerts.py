@@ -15,7 +15,7 @@ import copy
 import pytest
 import yaml
 
-from chart_helpers import one, render, require_promtool, run_promtool
+from chart_helpers import CHART, one, render, require_promtool, run_promtool
 
 PR_API = "monitoring.coreos.com/v1/PrometheusRule"
 WEB = {"namespace": "web", "service": "shop-backend"}
@@ -29,8 +29,10 @@ def series(name: str, labels: dict, values: str) -> dict:
 
 
 def alert(name: str, at: str, *fired: dict) -> dict:
-    """At `at`, exactly the `fired` alerts (their labels) fire; none when `fired` is empty."""
-    return {"eval_time": at, "alertname": name, "exp_alerts": [{"exp_labels": labels} for labels in fired]}
+    """At `at`, exactly the `fired` alerts (their labels, and the release's namespace, by which an
+    AlertmanagerConfig of that namespace routes them) fire; none when `fired` is empty."""
+    return {"eval_time": at, "alertname": name,
+            "exp_alerts": [{"exp_labels": dict(labels, namespace=WEB["namespace"])} for labels in fired]}
 
 
 def case(name: str, input_series: list[dict], *checks: dict) -> dict:
@@ -158,3 +160,21 @@ def test_alerts_fire_at_their_thresholds(groups, tmp_path):
     result = run_promtool("test", "rules", "tests.yaml", cwd=tmp_path)
     print(f"promtool test rules: {len(CASES)} cases, "
           f"{sum(len(c['alert_rule_test']) for c in CASES)} checks\n{result.stdout.strip()}")
+
+
+def test_each_revision_is_one_release_info_series(tmp_path):
+    """The deploy marker: the revision, chart and app version of the release as one series."""
+    docs = render({"php": {"image": {"tag": "v1.4.2"}}}, api_versions=[PR_API])
+    deploys = [g for g in one(docs, "PrometheusRule")["spec"]["groups"] if g["name"].endswith(".deploys")]
+    assert len(deploys) == 1
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": deploys}))
+    labels = dict(WEB, revision="1", app_version="v1.4.2",
+                  chart_version=yaml.safe_load((CHART / "Chart.yaml").read_text())["version"])
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({
+        "rule_files": ["rules.yaml"], "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": [], "promql_expr_test": [
+            {"expr": "laravel_backend_release_info", "eval_time": "2m",
+             "exp_samples": [{"labels": "laravel_backend_release_info{%s}" % ", ".join(
+                 f'{key}="{value}"' for key, value in sorted(labels.items())), "value": 1}]}]}]}))
+    result = run_promtool("test", "rules", "tests.yaml", cwd=tmp_path)
+    print(f"release info: {labels}\n{result.stdout.strip()}")

@@ -1,33 +1,24 @@
 """The Grafana dashboard ConfigMap: behind metrics.dashboard.enabled, labelled for the Grafana
 sidecar, and a dashboard whose every panel queries the data source variable with PromQL that
-parses (each query, variables substituted, as a recording rule under `promtool check rules`;
+parses (each query and the deploy annotation, variables substituted, as a recording rule under `promtool check rules`;
 skipped with the reason printed when promtool is not built)."""
 
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import yaml
 
-from chart_helpers import CHART, FULLNAME, kinds, one, render, run_promtool
+from chart_helpers import (DASHBOARD_FILE, FULLNAME, dashboard_queries, dashboard_variables, kinds, one, render,
+                           run_promtool)
 
 DASHBOARD = f"{FULLNAME}-dashboard"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Grafana's own variables, defined by Grafana itself.
 BUILTINS = {"__rate_interval", "__interval", "__range", "__interval_ms", "__range_s"}
-VARIABLE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
 # What a query becomes for parsing: values the variables could take.
 SUBSTITUTES = {"namespace": "web", "service": "shop-backend", "__rate_interval": "5m"}
-
-
-def variables_in(text: str) -> set[str]:
-    return {braced or bare for braced, bare in VARIABLE.findall(text)}
-
-
-def substitute(expr: str) -> str:
-    return VARIABLE.sub(lambda m: SUBSTITUTES[m.group(1) or m.group(2)], expr)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +30,7 @@ def dashboard() -> dict:
     (name, text), = config_map["data"].items()
     assert name.endswith(".json")
     # the ConfigMap carries the file as it is
-    assert json.loads(text) == json.loads((CHART / "dashboards" / "backend.json").read_text())
+    assert json.loads(text) == json.loads(DASHBOARD_FILE.read_text())
     return json.loads(text)
 
 
@@ -76,12 +67,15 @@ def test_structure(dashboard):
         for target in panel["targets"]:
             assert target["expr"].strip(), f"{panel['title']} {target['refId']}: empty query"
             assert target.get("datasource", DATASOURCE) == DATASOURCE, panel["title"]
-            used |= variables_in(target["expr"])
-        used |= variables_in(panel["title"])
+            used |= dashboard_variables(target["expr"])
+        used |= dashboard_variables(panel["title"])
+    for annotation in dashboard["annotations"]["list"]:
+        assert annotation["datasource"] == DATASOURCE, annotation["name"]
+        used |= dashboard_variables(annotation["expr"])
     for variable in defined.values():
         if variable["type"] == "query":
             assert variable["datasource"] == DATASOURCE, variable["name"]
-            used |= variables_in(variable["query"])
+            used |= dashboard_variables(variable["query"])
     undefined = used - set(defined) - BUILTINS
     assert not undefined, f"variables used but not defined: {sorted(undefined)}"
     assert {"namespace", "service"} <= used
@@ -100,12 +94,17 @@ def test_the_seed_s_metrics_have_panels(dashboard):
         assert f"histogram_quantile({quantile}," in queries
 
 
+def test_deploys_are_marked(dashboard):
+    """The release's revisions (laravel_backend_release_info, from the PrometheusRule) as annotations."""
+    deploys, = [a for a in dashboard["annotations"]["list"] if a["name"] == "Deploys"]
+    assert deploys["enable"] is True
+    assert deploys["expr"].startswith('laravel_backend_release_info{namespace="$namespace", service="$service"}')
+    assert "{{revision}}" in deploys["titleFormat"] and "{{app_version}}" in deploys["textFormat"]
+
+
 def test_every_query_parses(dashboard, tmp_path):
-    rules = []
-    for panel in panels_of(dashboard):
-        for target in panel["targets"]:
-            rules.append({"record": f"dashboard:panel_{panel['id']}_{target['refId']}",
-                          "expr": substitute(target["expr"])})
+    rules = [{"record": f"dashboard:query_{index}", "expr": expr}
+             for index, expr in enumerate(dashboard_queries(dashboard, SUBSTITUTES).values())]
     (tmp_path / "queries.yaml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     result = run_promtool("check", "rules", "queries.yaml", cwd=tmp_path)
     assert f"SUCCESS: {len(rules)} rules found" in result.stdout, result.stdout

@@ -23,6 +23,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chart"))
 from image_helpers import tree_hash  # noqa: E402  pylint: disable=wrong-import-position
 from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
     KUBECONFIG, ROOT, kube_json, kubectl, run, tool, wait_for,
