@@ -30,27 +30,34 @@ playbook() { ansible-playbook "$@" > "$WORK/last.log" 2>&1 || { tail -40 "$WORK/
 deploy() { playbook deploy.yml -i inventories/local "$@"; }
 changed_count() { sed -n 's/.*changed=\([0-9]*\).*/\1/p' "$WORK/last.log" | tail -1; }
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# timed_build IMAGE_TAG CACHE_TAG: one playbooks/build.yml run; its wall time goes to $times, the
+# bytes it added to the registry to $pushed.
+timed_build() {
+  local before t
+  before=$(registry_bytes); t=$(now)
+  playbook playbooks/build.yml -i inventories/local -e image_tag="$1" -e image_cache_tag="$2"
+  times+=("$(since "$t")"); pushed+=("$(( $(registry_bytes) - before ))")
+}
+# report LABEL: the median of $times and of $pushed, and every run; sets $result to that median.
+report() {
+  result=$(median "${times[@]}")
+  printf '%-27s %6ss  %10s bytes pushed  (runs: %s)\n' "$1:" "$result" "$(median "${pushed[@]}")" "${times[*]}"
+}
 
 echo "== image build (Debian flavour, local registry)"
-colds=(); pushed=()
+times=(); pushed=()
 for sample in $(seq "$SAMPLES"); do
   docker builder prune -af >/dev/null
-  before=$(registry_bytes); t=$(now)
-  playbook playbooks/build.yml -i inventories/local -e image_tag=bench-cold-$$-$sample -e image_cache_tag=bench-cache-$$-$sample
-  colds+=("$(since "$t")"); pushed+=("$(( $(registry_bytes) - before ))")
+  timed_build "bench-cold-$$-$sample" "bench-cache-$$-$sample"
 done
-cold=$(median "${colds[@]}")
-printf 'cold build+push:            %6ss  %10s bytes pushed  (runs: %s)\n' "$cold" "$(median "${pushed[@]}")" "${colds[*]}"
-rebuilds=(); pushed=()
+report "cold build+push"; cold=$result
+times=(); pushed=()
 for sample in $(seq "$SAMPLES"); do
   echo "// bench $$ $sample" >> examples/laravel-app/routes/api.php
-  before=$(registry_bytes); t=$(now)
-  playbook playbooks/build.yml -i inventories/local -e image_tag=bench-change-$$-$sample -e image_cache_tag=bench-cache-$$-$SAMPLES
-  rebuilds+=("$(since "$t")"); pushed+=("$(( $(registry_bytes) - before ))")
+  timed_build "bench-change-$$-$sample" "bench-cache-$$-$SAMPLES"
 done
 git checkout -q -- examples/laravel-app
-rebuild=$(median "${rebuilds[@]}")
-printf 'one-file change build+push: %6ss  %10s bytes pushed  (runs: %s)\n' "$rebuild" "$(median "${pushed[@]}")" "${rebuilds[*]}"
+report "one-file change build+push"; rebuild=$result
 awk -v a="$rebuild" -v b="$cold" 'BEGIN { printf "ratio change / cold build:  %6.1f%%  (medians of '"$SAMPLES"')\n", 100 * a / b }'
 
 echo "== deploy"

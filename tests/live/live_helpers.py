@@ -278,6 +278,13 @@ def helm_status() -> dict | None:
     return {"revision": release["version"], "status": release["info"]["status"]}
 
 
+def deployed_app_tag() -> str:
+    """The php-fpm image tag of the release's values, as `helm get values` gives them."""
+    result = run([tool("helm"), "--kubeconfig", KUBECONFIG, "get", "values", RELEASE, "-n", NAMESPACE, "-o", "json"],
+                 timeout=60)
+    return json.loads(result.stdout)["php"]["image"]["tag"]
+
+
 def helm_history() -> list[dict]:
     result = run([tool("helm"), "--kubeconfig", KUBECONFIG, "history", RELEASE, "-n", NAMESPACE, "-o", "json"],
                  timeout=60)

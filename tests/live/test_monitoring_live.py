@@ -22,24 +22,31 @@ import urllib.parse
 import uuid
 from datetime import datetime
 
-from live_helpers import (DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, RELEASE, WEB_SELECTOR, Load, deployed_images,
-                          get, helm_revision, is_ready, pod_ips, service_address)
-from operator_helpers import KUBECONFIG, kube_json, kubectl, run, tool, wait_for
+from live_helpers import (DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, RELEASE, WEB_SELECTOR, Load, deployed_app_tag,
+                          deployed_images, get, helm_revision, is_ready, pod_ips, service_address)
+from operator_helpers import kube_json, kubectl, wait_for
 
 from chart_helpers import DASHBOARD_FILE, dashboard_queries
 
 MONITORING = "monitoring"
 SCRAPE_SECONDS = 30
 RATE_WINDOW = "2m"
+# The dashboard's template variables, as Grafana would set them for the release under test.
+DASHBOARD_VALUES = {"namespace": NAMESPACE, "service": DEPLOYMENT, "__rate_interval": RATE_WINDOW}
+
+
+def monitoring_api(name: str, port: int, path: str, **params: str):
+    """GET `path` of a ready pod of `name` (app.kubernetes.io/name) in the monitoring namespace, as JSON."""
+    pods = [p for p in kube_json("pods", "-n", MONITORING, "-l", f"app.kubernetes.io/name={name}")["items"]
+            if is_ready(p)]
+    assert pods, f"no ready {name} pod in {MONITORING}"
+    status, _, body = get(pods[0]["status"]["podIP"], port, f"{path}?{urllib.parse.urlencode(params)}", timeout=15)
+    assert status == 200, body[:300]
+    return json.loads(body)
 
 
 def prometheus_api(path: str, **params: str) -> dict:
-    pods = [p for p in kube_json("pods", "-n", MONITORING, "-l", "app.kubernetes.io/name=prometheus")["items"]
-            if is_ready(p)]
-    assert pods, f"no ready Prometheus pod in {MONITORING}"
-    status, _, body = get(pods[0]["status"]["podIP"], 9090, f"{path}?{urllib.parse.urlencode(params)}", timeout=15)
-    assert status == 200, body[:300]
-    return json.loads(body)["data"]
+    return monitoring_api("prometheus", 9090, path, **params)["data"]
 
 
 def query(promql: str) -> float | None:
@@ -108,9 +115,7 @@ def test_the_seed_figures_come_from_live_prometheus_data(backend):
 def test_the_deploy_is_marked_in_the_cluster_and_in_prometheus(backend):
     # A deploy of its own (the HPA's maximum changed, the pods not rolled): the newest revision
     # left by the tests before may be a rollback, which no deploy marked.
-    values = json.loads(run([tool("helm"), "--kubeconfig", KUBECONFIG, "get", "values", RELEASE, "-n", NAMESPACE,
-                             "-o", "json"]).stdout)
-    running_tag = values["php"]["image"]["tag"]
+    running_tag = deployed_app_tag()
     backend({"image_tag": running_tag, "backend_replicas_max": 9})
     revision = helm_revision()
     events = [e for e in kube_json("events.events.k8s.io", "-n", NAMESPACE)["items"] if e.get("reason") == "Deployed"]
@@ -132,8 +137,7 @@ def test_the_deploy_is_marked_in_the_cluster_and_in_prometheus(backend):
     print(f"laravel_backend_release_info for revision {revision} within {time.monotonic() - started:.0f}s: {series}")
     assert series["service"] == DEPLOYMENT and series["app_version"] == running_tag
     # The dashboard's annotation query: the new revision, in the minutes after it went out.
-    annotation = dashboard_queries(json.loads(DASHBOARD_FILE.read_text()),
-                                   {"namespace": NAMESPACE, "service": DEPLOYMENT, "__rate_interval": RATE_WINDOW})
+    annotation = dashboard_queries(json.loads(DASHBOARD_FILE.read_text()), DASHBOARD_VALUES)
     marks = prometheus_api("/api/v1/query", query=annotation["annotation: Deploys"])["result"]
     print(f"dashboard deploy annotations now: {[m['metric'] for m in marks]}")
     assert [m for m in marks if m["metric"]["revision"] == str(revision)], marks
@@ -149,9 +153,8 @@ def test_every_dashboard_panel_answers_from_live_prometheus(backend):
                            interval=5):
         print(f"target {target['labels']['job']} {target['scrapeUrl']}: {target['health']}")
     dashboard = json.loads(DASHBOARD_FILE.read_text())
-    queries = {name: expr for name, expr in dashboard_queries(
-        dashboard, {"namespace": NAMESPACE, "service": DEPLOYMENT, "__rate_interval": RATE_WINDOW}).items()
-        if name.startswith("panel ")}
+    queries = {name: expr for name, expr in dashboard_queries(dashboard, DASHBOARD_VALUES).items()
+               if name.startswith("panel ")}
     # kube-state-metrics, which kube-prometheus-stack installs, cannot be built here (the Go proxy
     # does not serve it): its kube_* series are the only ones allowed to be missing.
     without_source = {name for name, expr in queries.items() if "kube_" in expr}
@@ -198,13 +201,9 @@ class AlertReceiver(http.server.ThreadingHTTPServer):
 
 
 def alertmanager_alerts(alertname: str) -> list[dict]:
-    pods = [p for p in kube_json("pods", "-n", MONITORING, "-l", "app.kubernetes.io/name=alertmanager")["items"]
-            if is_ready(p)]
-    assert pods, f"no ready Alertmanager pod in {MONITORING} (the role's alertmanager component)"
-    path = "/api/v2/alerts?" + urllib.parse.urlencode({"filter": f'alertname="{alertname}"'})
-    status, _, body = get(pods[0]["status"]["podIP"], 9093, path, timeout=15)
-    assert status == 200, body[:300]
-    return [a for a in json.loads(body) if a["labels"].get("namespace") == NAMESPACE]
+    """The alerts of the release's namespace in the Alertmanager of the role's alertmanager component."""
+    alerts = monitoring_api("alertmanager", 9093, "/api/v2/alerts", filter=f'alertname="{alertname}"')
+    return [a for a in alerts if a["labels"].get("namespace") == NAMESPACE]
 
 
 def test_injected_errors_fire_the_error_rate_alert_into_alertmanager_and_a_webhook(backend):
@@ -225,12 +224,10 @@ def test_injected_errors_fire_the_error_rate_alert_into_alertmanager_and_a_webho
                            "groupInterval": "10s", "repeatInterval": "1h",
                            "matchers": [{"name": "alertname", "value": alertname, "matchType": "="}]},
                  "receivers": [{"name": "webhook", "webhookConfigs": [{"url": url, "sendResolved": False}]}]}}))
-    running_tag = json.loads(run([tool("helm"), "--kubeconfig", KUBECONFIG, "get", "values", RELEASE, "-n", NAMESPACE,
-                                  "-o", "json"]).stdout)["php"]["image"]["tag"]
+    running_tag = deployed_app_tag()
     share = (f'sum(rate(http_requests_total{{namespace="{NAMESPACE}", status=~"5.."}}[5m])) '
              f'/ sum(rate(http_requests_total{{namespace="{NAMESPACE}"}}[5m]))')
-    # The inventory shortens the alert (30s instead of 5m), and puts its threshold above the share of
-    # 5xx the tests before sent, so that only the errors injected below make it fire.
+
     def settled_share():
         # Below 0.6 (no answer and NaN, when nothing was asked for 5 minutes, count as none): a run
         # just before in this namespace may have left more.
@@ -239,6 +236,8 @@ def test_injected_errors_fire_the_error_rate_alert_into_alertmanager_and_a_webho
         return (value,) if value < 0.6 else None
 
     before, = wait_for("the 5xx share of earlier requests to settle under 0.6", settled_share, timeout=330, interval=10)
+    # The inventory shortens the alert (30s instead of 5m), and puts its threshold above the share of
+    # 5xx the tests before sent, so that only the errors injected below make it fire.
     threshold = round(min(0.8, max(0.4, before + 0.2)), 2)
     backend({"image_tag": running_tag, "backend_alerts": {"errorRate": {"threshold": threshold, "for": "30s"}}})
 
