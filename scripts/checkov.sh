@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # checkov on what the collection ships: the chart rendered for every environment (from the values
-# playbooks/render.yml writes, offline) and every Dockerfile under docker/. Prints per scan the
+# playbooks/render.yml writes, offline), the log collector's manifest where an environment enables
+# it, and every Dockerfile under docker/. Prints per scan the
 # passed/failed/skipped counts and exits non-zero on any failed check (or a render that fails).
 #
 # checkov runs in a virtualenv of its own (its pins clash with ansible's), cached by version
@@ -111,7 +112,7 @@ import json, sys
 hostvars = json.load(open(sys.argv[1]))["_meta"]["hostvars"]
 (host, variables), = hostvars.items()
 pins = {}
-for index, name in enumerate(("backend_php_image", "backend_nginx_image", "backend_pgbouncer_image")):
+for index, name in enumerate(("backend_php_image", "backend_nginx_image", "backend_pgbouncer_image", "log_collector_image")):
     image = variables.get(name)
     if isinstance(image, dict):
         pins[name] = dict(image, digest="sha256:" + "%x" % (10 + index) * 64)
@@ -146,6 +147,8 @@ PY
       continue
     fi
   fi
+  # The log collector's ConfigMap and DaemonSet, where the inventory enables it (render.yml).
+  if [[ -f "$out/log-collector-$env.yaml" ]]; then cp "$out/log-collector-$env.yaml" "$out/manifests/"; fi
   printf '==> %s: checkov --framework kubernetes\n' "$env"
   scan "$env (kubernetes)" "$out/checkov.json" --framework kubernetes -d "$out/manifests"
 done

@@ -14,7 +14,10 @@
 #           and the servers the operator runs, at the operator's default versions: Prometheus
 #           (github.com/prometheus/prometheus cmd/prometheus, without the web UI's assets, which
 #           its module does not carry: the API and /-/ready work, / does not) and Alertmanager
-#           (github.com/prometheus/alertmanager cmd/alertmanager).
+#           (github.com/prometheus/alertmanager cmd/alertmanager); and the local log pipeline:
+#           VictoriaLogs (github.com/VictoriaMetrics/VictoriaLogs app/victoria-logs), the store the
+#           local inventory ships logs to, and the OpenTelemetry Collector distribution of
+#           tests/fixtures/otelcol, which the log_collector role runs locally.
 #   image   OCI image tarballs (cluster/lib/ociimage.py): the binary, /etc/passwd and
 #           /etc/group, USER 65534:65534 (nobody), nothing else.
 #   chart   stages the chart, copies example/prometheus-operator-crd/*.yaml of the module zip,
@@ -63,6 +66,12 @@ PROMETHEUS_MODULE_VERSION="v0.$((300 + BASH_REMATCH[1])).${BASH_REMATCH[2]}"
 # The default Alertmanager of operator v0.93.1 (its pkg/operator DefaultAlertmanagerVersion).
 ALERTMANAGER_VERSION="${ALERTMANAGER_VERSION:-v0.33.1}"
 [[ "$ALERTMANAGER_VERSION" =~ ^v0\.[0-9]+\.[0-9]+$ ]] || die "ALERTMANAGER_VERSION must look like v0.33.1"
+# VictoriaLogs, the log store of the local cluster, and the collector's contrib release (its
+# modules are pinned in tests/fixtures/otelcol/go.mod).
+VICTORIALOGS_VERSION="${VICTORIALOGS_VERSION:-v1.52.1}"
+OTELCOL_SOURCE="$HERE/tests/fixtures/otelcol"
+OTELCOL_VERSION="v$(sed -n 's#^\s*github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver v\([0-9.]*\)$#\1#p' "$OTELCOL_SOURCE/go.mod")"
+[[ "$OTELCOL_VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "tests/fixtures/otelcol/go.mod must require the filelog receiver at one release"
 CHART_NAME=kube-prometheus-stack
 # The fixture's own revision (the last number of its Chart.yaml version) ends the version: a chart
 # version names one content, and the role keeps every pulled version in its chart cache.
@@ -75,6 +84,8 @@ OPERATOR_IMAGE="$REGISTRY/laravel-ops/prometheus-operator:$OPERATOR_VERSION"
 RELOADER_IMAGE="$REGISTRY/laravel-ops/prometheus-config-reloader:$OPERATOR_VERSION"
 PROMETHEUS_IMAGE="$REGISTRY/laravel-ops/prometheus:$PROMETHEUS_VERSION"
 ALERTMANAGER_IMAGE="$REGISTRY/laravel-ops/alertmanager:$ALERTMANAGER_VERSION"
+VICTORIALOGS_IMAGE="$REGISTRY/laravel-ops/victoria-logs:$VICTORIALOGS_VERSION"
+OTELCOL_IMAGE="$REGISTRY/laravel-ops/otelcol:$OTELCOL_VERSION"
 MODULE=github.com/prometheus-operator/prometheus-operator
 
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
@@ -163,37 +174,50 @@ build() {
   changed "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
 }
 
-# build_server NAME VERSION MODULE MODULE_VERSION: `go build` MODULE's cmd/NAME, as upstream's
-# release builds stamp it, into $OUT/NAME-VERSION/ (kept while the Go version is the same). When a
-# function prepare_NAME exists, the build runs in a copy of the module's source that it prepared.
-build_server() {
-  local name="$1" version="$2" module="$3" module_version="$4"
-  local key bin="$OUT/$name-$version" src start=$SECONDS
-  [[ -n "$GO" ]] || die "no Go toolchain found (set GO=/path/to/go)"
-  key="$("$GO" env GOVERSION)"
+# go_build NAME VERSION DIR PACKAGE LDFLAGS KEY: `go build` PACKAGE of DIR (static, CGO off) into
+# $OUT/NAME-VERSION/, kept while KEY (the Go version and what else the build depends on) is the same.
+go_build() {
+  local name="$1" version="$2" dir="$3" package="$4" ldflags="$5" key="$6"
+  local bin="$OUT/$name-$version" start=$SECONDS
   if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$key" ]]; then
-    log "build: $name $version already built ($bin, $key)"
+    log "build: $name $version already built ($bin)"
     return
   fi
-  "$GO" mod download "$module@$module_version" || die "go mod download $module@$module_version failed"
-  src="$GOMODCACHE/$module@$module_version"
-  log "build: $name $version ($module_version) with $key (cold builds take minutes)"
-  local common=github.com/prometheus/common/version
-  local ldflags="-s -w -X $common.Version=${version#v} -X $common.Revision=$module_version"
-  ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
+  log "build: $name $version with $("$GO" env GOVERSION) (cold builds take minutes)"
   rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
-  if declare -F "prepare_$name" >/dev/null; then
-    rm -rf "$WORK/src-$name"; cp -a "$src" "$WORK/src-$name"; chmod -R u+w "$WORK/src-$name"
-    src="$WORK/src-$name"
-    (cd "$src" && "prepare_$name") || die "preparing the source of $name failed"
-  fi
-  # otherwise built in place: the module cache is made writable (-modcacherw) and nothing is
-  # written there
-  (cd "$src" && nice "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" "./cmd/$name") \
+  (cd "$dir" && nice "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" "$package") \
     || die "go build of $name failed"
   rm -rf "$bin"; mv "$bin.tmp" "$bin"
   printf '%s' "$key" >"$bin/.complete"
   changed "build: $name done in $((SECONDS - start))s"
+}
+
+# module_source MODULE VERSION [NAME]: downloads MODULE and sets SRC_DIR to its source; when a
+# function prepare_NAME exists, to a copy of it that the function prepared.
+module_source() {
+  local module="$1" version="$2" name="${3:-}"
+  [[ -n "$GO" ]] || die "no Go toolchain found (set GO=/path/to/go)"
+  SRC_DIR="$("$GO" mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$SRC_DIR" ]] || die "go mod download $module@$version failed"
+  # otherwise built in place: the module cache is made writable (-modcacherw) and nothing is
+  # written there
+  if [[ -n "$name" ]] && declare -F "prepare_$name" >/dev/null; then
+    rm -rf "$WORK/src-$name"; cp -a "$SRC_DIR" "$WORK/src-$name"; chmod -R u+w "$WORK/src-$name"
+    SRC_DIR="$WORK/src-$name"
+    (cd "$SRC_DIR" && "prepare_$name") || die "preparing the source of $name failed"
+  fi
+}
+
+# build_server NAME VERSION MODULE MODULE_VERSION: MODULE's cmd/NAME, stamped as upstream's release
+# builds stamp it.
+build_server() {
+  local name="$1" version="$2" module="$3" module_version="$4" key SRC_DIR=.
+  key="$("$GO" env GOVERSION)"
+  [[ "$(cat "$OUT/$name-$version/.complete" 2>/dev/null)" == "$key" ]] || module_source "$module" "$module_version" "$name"
+  local common=github.com/prometheus/common/version
+  local ldflags="-s -w -X $common.Version=${version#v} -X $common.Revision=$module_version"
+  ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
+  go_build "$name" "$version" "$SRC_DIR" "./cmd/$name" "$ldflags" "$key"
 }
 
 # Alertmanager embeds its web UI from ui/app/dist, which its release process builds with npm and
@@ -206,9 +230,23 @@ prepare_alertmanager() {
     >ui/app/dist/index.html
 }
 
+# The log pipeline the local inventory ships to: VictoriaLogs, and the collector distribution of
+# tests/fixtures/otelcol (its go.sum pins every module).
+build_log_pipeline() {
+  local key SRC_DIR=.
+  key="$("$GO" env GOVERSION)"
+  [[ "$(cat "$OUT/victoria-logs-$VICTORIALOGS_VERSION/.complete" 2>/dev/null)" == "$key" ]] \
+    || module_source github.com/VictoriaMetrics/VictoriaLogs "$VICTORIALOGS_VERSION"
+  go_build victoria-logs "$VICTORIALOGS_VERSION" "$SRC_DIR" ./app/victoria-logs \
+    "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$VICTORIALOGS_VERSION" "$key"
+  go_build otelcol "$OTELCOL_VERSION" "$OTELCOL_SOURCE" . "-s -w -X main.version=${OTELCOL_VERSION#v}" \
+    "$key $(hash_of "$OTELCOL_SOURCE"/go.mod "$OTELCOL_SOURCE"/go.sum "$OTELCOL_SOURCE"/*.go)"
+}
+
 build_servers() {
   build_server prometheus "$PROMETHEUS_VERSION" github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION"
   build_server alertmanager "$ALERTMANAGER_VERSION" github.com/prometheus/alertmanager "$ALERTMANAGER_VERSION"
+  build_log_pipeline
 }
 
 # ---- images ------------------------------------------------------------------------------------
@@ -236,6 +274,8 @@ images() {
   # The operator mounts the storage at /prometheus and passes every flag itself.
   image prometheus "$PROMETHEUS_IMAGE" "$OUT/prometheus-$PROMETHEUS_VERSION/prometheus" --workdir /prometheus
   image alertmanager "$ALERTMANAGER_IMAGE" "$OUT/alertmanager-$ALERTMANAGER_VERSION/alertmanager" --workdir /alertmanager
+  image victoria-logs "$VICTORIALOGS_IMAGE" "$OUT/victoria-logs-$VICTORIALOGS_VERSION/victoria-logs" --workdir /victoria-logs-data
+  image otelcol "$OTELCOL_IMAGE" "$OUT/otelcol-$OTELCOL_VERSION/otelcol"
 }
 
 # ---- chart -------------------------------------------------------------------------------------

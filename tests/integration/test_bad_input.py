@@ -61,6 +61,16 @@ CASES = [
      ["metrics.prometheusRule.rules.latencyP95.thresholdSeconds (-1)"]),
     ("unknown-operator-component", "local", {"prometheus_operator_components": {"grafanna": True}},
      ["prometheus_operator_components", "grafana"]),
+    ("logging-endpoint-without-scheme", "local", {"log_collector_endpoint": "victorialogs.example.com:9428"},
+     ['log_collector_endpoint: "victorialogs.example.com:9428" has no scheme', "http:// or https://"]),
+    ("logging-endpoint-unknown-protocol", "prod",
+     {"log_collector_enabled": True, "log_collector_endpoint": "tcp://logs.example.com:5170"},
+     ["log_collector_endpoint", 'uses protocol "tcp"', "http:// or https://"]),
+    ("logging-endpoint-with-credentials", "local",
+     {"log_collector_endpoint": f"https://shipper:{PLAINTEXT_KEY}@logs.example.com/otlp"},
+     ["log_collector_endpoint: logs.example.com (credentials left out) carries credentials.", "credentials go into log_collector_headers"]),
+    ("logging-header-name", "local", {"log_collector_headers": {"Bad Header": PLAINTEXT_KEY}},
+     ["log_collector_headers", '["Bad Header"]']),
 ]
 
 

@@ -36,8 +36,10 @@ MUST_TRAVEL = [
     "scripts/lib/status.sh",
     "cluster/up.sh",
     "tests/fixtures/prometheus-operator/chart/Chart.yaml",
+    "tests/fixtures/otelcol/go.sum",
+    "tests/fixtures/victorialogs/victorialogs.yaml",
 ] + [f"roles/{role}/meta/argument_specs.yml"
-     for role in ("prometheus_operator", "image", "release", "migrations", "rollback", "postgresql", "local_cluster")]
+     for role in ("prometheus_operator", "log_collector", "image", "release", "migrations", "rollback", "postgresql", "local_cluster")]
 
 # What tools leave in a checkout (ansible-lint's copy of the collection in .ansible/, Molecule's and
 # pytest's caches, rendered values, test output, an earlier build): planted in the copy that is

@@ -101,8 +101,9 @@ def awx(backend, tmp_path_factory):
         **release_inventory(AWX_NAMESPACE, RELEASE),
         "backend_replicas_min": 1,
         "backend_replicas_max": 1,
-        # the operator is cluster-wide: an admin's job, not the deployer's
+        # the operator and the log collector are cluster-wide: an admin's job, not the deployer's
         "prometheus_operator_enabled": False,
+        "log_collector_enabled": False,
         # the images the session's deploy pushed
         "image_tag": VERSION_A,
     }

@@ -175,7 +175,7 @@ def env(tmp_path_factory):
 def test_images_are_minimal_and_nonroot(env):
     """One layer: the static binary, /etc/passwd and /etc/group; USER 65534."""
     images = CACHE / "prometheus-operator-v0.93.1" / "images"
-    for name in ("operator", "prometheus-config-reloader", "prometheus"):
+    for name in ("operator", "prometheus-config-reloader", "prometheus", "alertmanager", "victoria-logs", "otelcol"):
         (tar_path,) = sorted((images / name).glob("*.tar"))
         with tarfile.open(tar_path) as tar:
             def blob(digest):
