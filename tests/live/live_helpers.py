@@ -9,6 +9,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -17,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -86,6 +88,21 @@ def is_ready(pod: dict) -> bool:
 def serving_pods() -> list[dict]:
     """The web pods in the Service now (the HPA may be adding some that are not up yet)."""
     return [p for p in web_pods() if is_ready(p)]
+
+
+def pods_scaled_away(since: datetime) -> int:
+    """Pods the Deployment's scale-downs removed since `since` (its ScalingReplicaSet events: an HPA
+    scale-down deletes pods that nothing else failed)."""
+    events = kube_json("events", "-n", NAMESPACE, "--field-selector",
+                       f"involvedObject.kind=Deployment,involvedObject.name={DEPLOYMENT},reason=ScalingReplicaSet")
+    removed = 0
+    for event in events["items"]:
+        when = event.get("lastTimestamp") or event.get("eventTime") or ""
+        step = re.search(r"Scaled down replica set \S+ from (\d+) to (\d+)", event.get("message", ""))
+        # Event times have whole seconds.
+        if step and when and datetime.fromisoformat(when.replace("Z", "+00:00")) >= since.replace(microsecond=0):
+            removed += int(step[1]) - int(step[2])
+    return removed
 
 
 def restart_counts(pods: list[dict]) -> dict[str, int]:

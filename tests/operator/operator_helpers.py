@@ -11,12 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 # The registry and its login are the image tests' helpers (tests/live and tests/operator use them).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
-from image_helpers import require_registry  # noqa: E402,F401  pylint: disable=wrong-import-position
+from image_helpers import require_registry, skip  # noqa: E402,F401  pylint: disable=wrong-import-position
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -29,12 +28,6 @@ PLAYBOOK = HERE / "operator.yml"
 CRD_GROUP = "monitoring.coreos.com"
 PROMETHEUS_CRD = f"prometheuses.{CRD_GROUP}"
 FIELD_MANAGER = "laravel-ops"
-
-
-def skip(reason: str) -> None:
-    # Printed as well, so the reason shows in plain `pytest` output, not only with -rs.
-    print(f"SKIP: {reason}", file=sys.stderr)
-    pytest.skip(reason)
 
 
 def tool(name: str) -> str:
