@@ -78,13 +78,22 @@ def _cleanup() -> list[str]:
     the CRDs in place (deleting a CRD deletes every object of its kind, and leaves a Helm release
     that rendered one unable to upgrade or uninstall)."""
     # The operator puts finalizers on the objects it manages: they go while it still runs to
-    # remove them, or the namespace never finishes terminating.
-    kubectl("delete", "prometheus,servicemonitor", "--all", "-n", NAMESPACE, "--ignore-not-found", "--wait=true",
-            check=False, timeout=180)
+    # remove them, or the namespace never finishes terminating. Every kind of its API, so that one
+    # it starts to finalize later is covered too.
+    names = _crd_names()
+    if names:
+        kubectl("delete", ",".join(names), "--all", "-n", NAMESPACE, "--ignore-not-found", "--wait=true",
+                check=False, timeout=180)
     helm = tool("helm")
     run([helm, "--kubeconfig", KUBECONFIG, "uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "3m"],
         check=False, timeout=240)
-    kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False, timeout=300)
+    kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
+    # A namespace that does not finish says why in its conditions (content or finalizers remaining).
+    deadline = time.monotonic() + 420
+    while (namespace := kube_json("namespace", NAMESPACE)) is not None:
+        assert time.monotonic() < deadline, \
+            f"namespace {NAMESPACE} is still terminating: {namespace['status'].get('conditions')}"
+        time.sleep(3)
     others = _foreign_objects()
     names = _crd_names()
     if names and not others:
