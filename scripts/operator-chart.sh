@@ -174,18 +174,21 @@ build() {
   changed "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
 }
 
-# go_build NAME VERSION DIR PACKAGE LDFLAGS KEY: `go build` PACKAGE of DIR (static, CGO off) into
+# go_build NAME VERSION PACKAGE LDFLAGS KEY SOURCE...: `go build` PACKAGE (static, CGO off) into
 # $OUT/NAME-VERSION/, kept while KEY (the Go version and what else the build depends on) is the same.
+# Only when it builds it runs the command SOURCE..., which sets SRC_DIR to the directory to build in.
 go_build() {
-  local name="$1" version="$2" dir="$3" package="$4" ldflags="$5" key="$6"
+  local name="$1" version="$2" package="$3" ldflags="$4" key="$5" SRC_DIR=.
+  shift 5
   local bin="$OUT/$name-$version" start=$SECONDS
   if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$key" ]]; then
     log "build: $name $version already built ($bin)"
     return
   fi
+  "$@"
   log "build: $name $version with $("$GO" env GOVERSION) (cold builds take minutes)"
   rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
-  (cd "$dir" && nice "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" "$package") \
+  (cd "$SRC_DIR" && nice "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" "$package") \
     || die "go build of $name failed"
   rm -rf "$bin"; mv "$bin.tmp" "$bin"
   printf '%s' "$key" >"$bin/.complete"
@@ -208,16 +211,18 @@ module_source() {
   fi
 }
 
+# source_dir DIR: builds in DIR as it is (a source of this checkout).
+source_dir() { SRC_DIR="$1"; }
+
 # build_server NAME VERSION MODULE MODULE_VERSION: MODULE's cmd/NAME, stamped as upstream's release
 # builds stamp it.
 build_server() {
-  local name="$1" version="$2" module="$3" module_version="$4" key SRC_DIR=.
-  key="$("$GO" env GOVERSION)"
-  [[ "$(cat "$OUT/$name-$version/.complete" 2>/dev/null)" == "$key" ]] || module_source "$module" "$module_version" "$name"
+  local name="$1" version="$2" module="$3" module_version="$4"
   local common=github.com/prometheus/common/version
   local ldflags="-s -w -X $common.Version=${version#v} -X $common.Revision=$module_version"
   ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
-  go_build "$name" "$version" "$SRC_DIR" "./cmd/$name" "$ldflags" "$key"
+  go_build "$name" "$version" "./cmd/$name" "$ldflags" "$("$GO" env GOVERSION)" \
+    module_source "$module" "$module_version" "$name"
 }
 
 # Alertmanager embeds its web UI from ui/app/dist, which its release process builds with npm and
@@ -233,14 +238,13 @@ prepare_alertmanager() {
 # The log pipeline the local inventory ships to: VictoriaLogs, and the collector distribution of
 # tests/fixtures/otelcol (its go.sum pins every module).
 build_log_pipeline() {
-  local key SRC_DIR=.
+  local key
   key="$("$GO" env GOVERSION)"
-  [[ "$(cat "$OUT/victoria-logs-$VICTORIALOGS_VERSION/.complete" 2>/dev/null)" == "$key" ]] \
-    || module_source github.com/VictoriaMetrics/VictoriaLogs "$VICTORIALOGS_VERSION"
-  go_build victoria-logs "$VICTORIALOGS_VERSION" "$SRC_DIR" ./app/victoria-logs \
-    "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$VICTORIALOGS_VERSION" "$key"
-  go_build otelcol "$OTELCOL_VERSION" "$OTELCOL_SOURCE" . "-s -w -X main.version=${OTELCOL_VERSION#v}" \
-    "$key $(hash_of "$OTELCOL_SOURCE"/go.mod "$OTELCOL_SOURCE"/go.sum "$OTELCOL_SOURCE"/*.go)"
+  go_build victoria-logs "$VICTORIALOGS_VERSION" ./app/victoria-logs \
+    "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$VICTORIALOGS_VERSION" "$key" \
+    module_source github.com/VictoriaMetrics/VictoriaLogs "$VICTORIALOGS_VERSION"
+  go_build otelcol "$OTELCOL_VERSION" . "-s -w -X main.version=${OTELCOL_VERSION#v}" \
+    "$key $(hash_of "$OTELCOL_SOURCE"/go.mod "$OTELCOL_SOURCE"/go.sum "$OTELCOL_SOURCE"/*.go)" source_dir "$OTELCOL_SOURCE"
 }
 
 build_servers() {
