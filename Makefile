@@ -7,13 +7,14 @@ ENV ?= local
 SCENARIO ?= default
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.tools/venv/bin:$(PATH)
 
-.PHONY: help setup test deploy render molecule
+.PHONY: help setup test deploy render molecule kind kind-down
 
 help:
 	@echo "make deploy [ENV=local]  deploy the backend (local: onto the project's own cluster)"
 	@echo "make test                run every check (what CI runs)"
 	@echo "make render ENV=prod     write rendered/values-prod.yaml for plain helm users"
 	@echo "make molecule [SCENARIO=default]  Molecule against the local cluster (kind: SCENARIO=kind)"
+	@echo "make kind / make kind-down  a three-node kind cluster from the node image built here"
 
 setup:
 	@bash scripts/setup.sh
@@ -29,3 +30,9 @@ molecule: setup
 
 render: setup
 	ansible-playbook playbooks/render.yml -i inventories/$(ENV)
+
+kind: setup
+	@bash cluster/kind/up.sh >/dev/null
+
+kind-down:
+	@bash cluster/kind/up.sh down >/dev/null

@@ -7,7 +7,8 @@
 # written last, after the binaries were moved into place.
 #
 # Usage: cluster/build.sh [component...]     (default: all)
-#   components: kubernetes etcd cni coredns metrics-server
+#   components: kubernetes etcd cni coredns metrics-server; on demand (not in the default set):
+#   kubeadm (the kind node image, cluster/kind/node-image.sh) and kind (its CLI)
 # Prints the bin directory on stdout. Environment: LARAVEL_OPS_CACHE, GO (default go on PATH,
 # else /usr/local/go/bin/go).
 set -euo pipefail
@@ -27,16 +28,20 @@ mkdir -p "$GOMODCACHE" "$GOCACHE" "$BIN" "$STAMPS"
 component_key() {
   case "$1" in
     kubernetes) echo "kubernetes=$KUBERNETES_VERSION staging=$KUBERNETES_STAGING_VERSION $GO_VERSION $GOARCH build=2" ;;
+    kubeadm) echo "kubeadm=$KUBERNETES_VERSION staging=$KUBERNETES_STAGING_VERSION $GO_VERSION $GOARCH build=1" ;;
+    kind) echo "kind=$KIND_VERSION $GO_VERSION $GOARCH build=1" ;;
     etcd) echo "etcd=$ETCD_VERSION $GO_VERSION $GOARCH build=1" ;;
     cni) echo "cni=$CNI_PLUGINS_VERSION $GO_VERSION $GOARCH build=1" ;;
     coredns) echo "coredns=$COREDNS_VERSION $GO_VERSION $GOARCH plugins=${COREDNS_PLUGINS[*]} build=2" ;;
     metrics-server) echo "metrics-server=$METRICS_SERVER_VERSION $GO_VERSION $GOARCH build=1" ;;
-    *) die "unknown component: $1 (known: ${ALL_COMPONENTS[*]})" ;;
+    *) die "unknown component: $1 (known: ${ALL_COMPONENTS[*]} kubeadm kind)" ;;
   esac
 }
 component_bins() {
   case "$1" in
     kubernetes) echo "kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl" ;;
+    kubeadm) echo "kubeadm" ;;
+    kind) echo "kind" ;;
     etcd) echo "etcd etcdctl" ;;
     cni) echo "bridge host-local loopback portmap" ;;
     coredns) echo "coredns" ;;
@@ -97,13 +102,11 @@ wrapper_module() {
     || { tail -n 30 "$dir.tidy.log" >&2; die "$name: go mod tidy failed"; }
 }
 
-KUBERNETES_COMMANDS=(
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
-  k8s.io/kubernetes/cmd/kubectl
-)
+# build_kubernetes COMPONENT: compiles the component's commands of k8s.io/kubernetes, in one
+# wrapper module that replaces the staging modules.
 build_kubernetes() {
-  local mod="$WORK/kubernetes" out="$WORK/kubernetes-out" kgo
+  local component="$1" mod="$WORK/$1" out="$WORK/$1-out" kgo b commands=()
+  for b in $(component_bins "$component"); do commands+=("k8s.io/kubernetes/cmd/$b"); done
   mkdir -p "$mod/stub/code-generator" "$out"
   "$GO" mod download k8s.io/kubernetes@"$KUBERNETES_VERSION" >/dev/null \
     || die "the module proxy does not serve k8s.io/kubernetes@$KUBERNETES_VERSION"
@@ -115,7 +118,7 @@ build_kubernetes() {
   [[ -n "$staging" ]] || die "found no staging replace directives in $kgo"
   printf 'module k8s.io/code-generator\n\ngo 1.25.0\n' > "$mod/stub/code-generator/go.mod"
   local t0=$SECONDS m
-  log "kubernetes: resolving modules (k8s.io/kubernetes $KUBERNETES_VERSION, staging $KUBERNETES_STAGING_VERSION)"
+  log "$component: resolving modules (k8s.io/kubernetes $KUBERNETES_VERSION, staging $KUBERNETES_STAGING_VERSION)"
   {
     echo "godebug default=go1.25"
     echo
@@ -132,8 +135,8 @@ build_kubernetes() {
       esac
     done
     echo ")"
-  } | wrapper_module "$mod" laravel-ops.local/k8s-build 1.25.0 "${KUBERNETES_COMMANDS[@]}"
-  log "kubernetes: modules resolved in $((SECONDS - t0))s"
+  } | wrapper_module "$mod" laravel-ops.local/k8s-build 1.25.0 "${commands[@]}"
+  log "$component: modules resolved in $((SECONDS - t0))s"
 
   local ver="$KUBERNETES_VERSION" major minor date
   major="${ver#v}"; major="${major%%.*}"
@@ -153,9 +156,9 @@ build_kubernetes() {
       ld+=("-X" "$pkg.$key=$val")
     done
   done
-  log "kubernetes: compiling $(component_bins kubernetes) (one go build)"
-  (cd "$mod" && gorun build -trimpath -ldflags "${ld[*]}" -o "$out/" "${KUBERNETES_COMMANDS[@]}")
-  install_bins kubernetes "$out"
+  log "$component: compiling $(component_bins "$component") (one go build)"
+  (cd "$mod" && gorun build -trimpath -ldflags "${ld[*]}" -o "$out/" "${commands[@]}")
+  install_bins "$component" "$out"
 }
 
 build_etcd() {
@@ -219,6 +222,14 @@ build_metrics_server() {
   install_bins metrics-server "$out"
 }
 
+# kind's CLI has no replace directives, so `go install` builds it at its pinned version directly.
+build_kind() {
+  local out="$WORK/kind-out"
+  mkdir -p "$out"
+  (cd "$WORK" && GOBIN="$out" gorun install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION")
+  install_bins kind "$out"
+}
+
 components=("$@")
 [[ ${#components[@]} -gt 0 ]] || components=("${ALL_COMPONENTS[@]}")
 for c in "${components[@]}"; do component_key "$c" >/dev/null; done
@@ -234,11 +245,12 @@ for c in "${components[@]}"; do
   rm -f "$STAMPS/$c"
   start=$SECONDS
   case "$c" in
-    kubernetes) build_kubernetes ;;
+    kubernetes|kubeadm) build_kubernetes "$c" ;;
     etcd) build_etcd ;;
     cni) build_cni ;;
     coredns) build_coredns ;;
     metrics-server) build_metrics_server ;;
+    kind) build_kind ;;
   esac
   log "$c: built in $((SECONDS - start))s"
   built=$((built + 1))

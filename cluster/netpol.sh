@@ -181,15 +181,23 @@ need_nft() {
 # queue is opened right after.
 netpol_ready() {
   local q; q="$(queue_id)"
-  nft list table inet "$TABLE" >/dev/null 2>&1 \
-    && awk -v q="$q" '$1 == q && $2 != 0 { found = 1 } END { exit !found }' /proc/net/netfilter/nfnetlink_queue
+  on_nodes nft list table inet "$TABLE" >/dev/null 2>&1 \
+    && on_nodes awk -v q="$q" '$1 == q && $2 != 0 { found = 1 } END { exit !found }' /proc/net/netfilter/nfnetlink_queue
+}
+
+# on_nodes COMMAND...: runs COMMAND in every node's network namespace: this machine's, or each
+# kind node container's named in KIND_NODES (cluster/kind/up.sh); fails if it fails on one.
+on_nodes() {
+  local node
+  if [[ -z "${KIND_NODES:-}" ]]; then "$@"; return; fi
+  for node in $KIND_NODES; do docker exec "$node" "$@" || return 1; done
 }
 
 explain() {
   kubectl -n kube-system get pods -l k8s-app=kube-network-policies -o wide 2>&1 | sed 's/^/[cluster]   /' >&2 || true
   kubectl -n kube-system describe pods -l k8s-app=kube-network-policies 2>/dev/null | tail -n 25 | sed 's/^/[cluster]   /' >&2 || true
   kubectl -n kube-system logs -l k8s-app=kube-network-policies --tail=40 2>/dev/null | sed 's/^/[cluster]   /' >&2 || true
-  sed 's/^/[cluster]   nfnetlink_queue: /' /proc/net/netfilter/nfnetlink_queue >&2 || true
+  on_nodes cat /proc/net/netfilter/nfnetlink_queue | sed 's/^/[cluster]   nfnetlink_queue: /' >&2 || true
 }
 
 wait_netpol() {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Brings up a local Docker engine for building and running the test images, from Debian
-# packages plus a buildx CLI plugin built from its Go module. Idempotent: a second run only
-# checks. Needs root (it installs packages and starts daemons).
+# Brings up a local Docker engine for building and running the test images: Debian's containerd,
+# runc and CLI, the engine (dockerd) and the buildx CLI plugin built from their Go modules.
+# Idempotent: a second run only checks. Needs root (it installs packages and starts daemons).
 #
-#   1. Debian's docker.io (bookworm: engine 20.10) is installed when dockerd is missing.
+#   1. Debian's docker.io is installed when dockerd, containerd or runc is missing (for the CLI,
+#      containerd and runc; its engine, 20.10, is not run: see DOCKER_ENGINE_VERSION).
 #   2. /etc/docker/daemon.json gets "insecure-registries": ["127.0.0.1:5000"] (other keys kept;
 #      a running engine reloads it with SIGHUP).
 #   3. A containerd of its own (socket /run/docker/containerd/containerd.sock, the paths
@@ -11,9 +12,11 @@
 #      in $CACHE/docker-engine/logs. dockerd is always given that containerd explicitly, so it
 #      never attaches to a system containerd at /run/containerd (the local Kubernetes
 #      cluster's), and stopping one never breaks the other.
-#   4. The buildx plugin (github.com/docker/buildx, pinned below) is built with `go install`
+#   4. The engine (github.com/docker/docker, pinned below) is built into
+#      $CACHE/docker-engine-<version>/; a running engine of another version is stopped first.
+#   5. The buildx plugin (github.com/docker/buildx, pinned below) is built with `go install`
 #      into $CACHE/buildx-<version>/ and linked into /usr/libexec/docker/cli-plugins.
-#   5. Checks that the `docker` first on PATH talks to the engine and has buildx.
+#   6. Checks that the `docker` first on PATH talks to the engine and has buildx.
 #
 # Environment: LARAVEL_OPS_CACHE (default ~/.cache/laravel-ops), GO (default: go on PATH or
 # /usr/local/go/bin/go), DOCKER_ENGINE_TIMEOUT (seconds to wait for the engine, default 60).
@@ -29,6 +32,12 @@ set -euo pipefail
 # RUN --mount caches, multi-stage targets, inline cache export/import. (Older releases such
 # as v0.23.0 cannot be `go install`ed at all: their go.mod has exclude directives.)
 BUILDX_VERSION="${BUILDX_VERSION:-v0.38.2}"
+# The engine: 23 or newer starts privileged containers on hosts whose capability bounding set
+# lacks some capability the kernel knows (this one lacks CAP_SYS_RESOURCE; 20.10 asks for every
+# capability and fails), which kind's node containers are. v28.5.2 is the newest release the
+# module proxy serves; it has no go.mod (+incompatible), so its vendor.mod is the build's go.mod.
+# It keeps graphdriver storage (overlay2) by default, so Debian's containerd 1.6 serves it.
+DOCKER_ENGINE_VERSION="${DOCKER_ENGINE_VERSION:-v28.5.2}"
 INSECURE_REGISTRY="127.0.0.1:5000"
 
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
@@ -39,6 +48,7 @@ CONTAINERD_PID=/run/docker/containerd/laravel-ops-containerd.pid
 DOCKERD_PID=/var/run/docker.pid
 TIMEOUT="${DOCKER_ENGINE_TIMEOUT:-60}"
 PLUGIN_DIR=/usr/libexec/docker/cli-plugins
+ENGINE_DIR="$CACHE/docker-engine-$DOCKER_ENGINE_VERSION"
 
 log() { printf '[docker-engine] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -150,18 +160,60 @@ start_dockerd() {
     log "enabling net.ipv4.ip_forward (so dockerd keeps the FORWARD policy)"
     echo 1 >/proc/sys/net/ipv4/ip_forward
   fi
-  changed "starting dockerd (log: $LOGS/dockerd.log)"
-  setsid nohup dockerd --containerd="$CONTAINERD_SOCK" --pidfile="$DOCKERD_PID" \
-    >>"$LOGS/dockerd.log" 2>&1 </dev/null &
+  changed "starting dockerd $DOCKER_ENGINE_VERSION (log: $LOGS/dockerd.log)"
+  # docker-proxy must be the engine's own: it is passed listening sockets older ones do not take.
+  setsid nohup "$ENGINE_DIR/dockerd" --containerd="$CONTAINERD_SOCK" --pidfile="$DOCKERD_PID" \
+    --userland-proxy-path="$ENGINE_DIR/docker-proxy" >>"$LOGS/dockerd.log" 2>&1 </dev/null &
 }
 
-# ---- 4. buildx ---------------------------------------------------------------------------------
+# An engine of another version (Debian's, or a previous pin) is stopped, so ours starts.
+stop_other_engine() {
+  local running
+  running="$(timeout 10 docker version --format '{{.Server.Version}}' 2>/dev/null)" || return 0
+  [[ "v$running" != "$DOCKER_ENGINE_VERSION" ]] || return 0
+  changed "stopping the running engine $running (this project runs $DOCKER_ENGINE_VERSION)"
+  pid_alive "$DOCKERD_PID" || die "engine $running answers but $DOCKERD_PID names no running dockerd: stop it first"
+  kill "$(cat "$DOCKERD_PID")"
+  local deadline=$((SECONDS + TIMEOUT))
+  while pid_alive "$DOCKERD_PID"; do
+    ((SECONDS < deadline)) || die "dockerd $running did not stop within ${TIMEOUT}s"
+    sleep 0.5
+  done
+}
+
+# ---- 4. the engine and buildx ------------------------------------------------------------------
 find_go() {
   if [[ -n "${GO:-}" ]]; then echo "$GO"
   elif command -v go >/dev/null 2>&1; then command -v go
   elif [[ -x /usr/local/go/bin/go ]]; then echo /usr/local/go/bin/go
   else die "buildx $BUILDX_VERSION is not built yet and no Go toolchain was found (set GO=)"
   fi
+}
+
+go_cache_env() { env GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -modcacherw" "$@"; }
+
+install_engine() {
+  if [[ -x "$ENGINE_DIR/dockerd" && -f "$ENGINE_DIR/.complete" ]]; then return; fi
+  local go src version="${DOCKER_ENGINE_VERSION#v}" t=$SECONDS
+  go="$(find_go)"
+  log "building the engine $DOCKER_ENGINE_VERSION with $("$go" env GOVERSION) (dockerd and docker-proxy, a few minutes)"
+  rm -rf "$ENGINE_DIR"; mkdir -p "$ENGINE_DIR"
+  src="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-engine.XXXXXX")"
+  (
+    set -e
+    dir="$(cd "$src" && go_cache_env "$go" mod download -json "github.com/docker/docker@$DOCKER_ENGINE_VERSION+incompatible" \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
+    cp -r "$dir/." "$src/engine" && chmod -R u+w "$src/engine" && cd "$src/engine"
+    cp vendor.mod go.mod && cp vendor.sum go.sum && rm -rf vendor
+    # netgo/osusergo: static without cgo; btrfs' graphdriver needs cgo and is not used here.
+    go_cache_env GOFLAGS="-buildvcs=false -modcacherw -mod=mod" "$go" build -trimpath \
+      -tags "netgo osusergo exclude_graphdriver_btrfs" \
+      -ldflags "-s -w -X github.com/docker/docker/dockerversion.Version=$version -X github.com/docker/docker/dockerversion.GitCommit=$DOCKER_ENGINE_VERSION" \
+      -o "$ENGINE_DIR/" ./cmd/dockerd ./cmd/docker-proxy
+  ) >"$ENGINE_DIR/build.log" 2>&1 || { tail -n 30 "$ENGINE_DIR/build.log" >&2; rm -rf "$src"; die "building the engine $DOCKER_ENGINE_VERSION failed"; }
+  rm -rf "$src"
+  touch "$ENGINE_DIR/.complete"
+  changed "engine $DOCKER_ENGINE_VERSION built in $(elapsed "$t")"
 }
 
 install_buildx() {
@@ -171,9 +223,7 @@ install_buildx() {
     log "building buildx $BUILDX_VERSION with $("$go" env GOVERSION) (go install, a few minutes)"
     rm -rf "$dir"; mkdir -p "$dir/bin"
     # Same module and build caches as the project's other Go builds.
-    if ! GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local CGO_ENABLED=0 \
-        GOFLAGS=-buildvcs=false GOBIN="$dir/bin" \
-        "$go" install -trimpath \
+    if ! go_cache_env GOBIN="$dir/bin" "$go" install -trimpath \
         -ldflags "-s -w -X github.com/docker/buildx/version.Version=$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
         "github.com/docker/buildx/cmd/buildx@$BUILDX_VERSION" >"$dir/build.log" 2>&1; then
       tail -n 30 "$dir/build.log" >&2
@@ -202,6 +252,8 @@ if [[ "$(configure_daemon)" == changed ]]; then
   fi
 fi
 
+install_engine
+stop_other_engine
 if engine_answers; then
   log "engine already answers ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
 else
@@ -221,5 +273,6 @@ client="$(docker version --format '{{.Client.Version}} (API {{.Client.APIVersion
 docker info --format '{{json .RegistryConfig.IndexConfigs}}' | grep -qF "\"$INSECURE_REGISTRY\"" \
   || die "the engine does not list $INSECURE_REGISTRY as an insecure registry (see /etc/docker/daemon.json)"
 buildx="$(docker buildx version 2>&1)" || die "docker buildx does not work with $docker_cli: $buildx"
+[[ "v${server%% *}" == "$DOCKER_ENGINE_VERSION" ]] || die "the engine answering is $server, not $DOCKER_ENGINE_VERSION"
 log "engine $server, CLI $docker_cli $client, $buildx"
 log "done in $(elapsed "$started_all")"

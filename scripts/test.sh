@@ -46,6 +46,11 @@ step "pytest (live: images, operator role)" pytest -ra tests/image tests/operato
 # -s: each test prints the figures it measured (latencies, seconds to readiness, HPA steps).
 step "pytest (live: the backend on pods)" pytest -ra -s tests/live
 step "molecule default" molecule test --scenario-name default
+# The kind cluster (one control plane, two workers, its node image assembled here) once the
+# cluster above is gone, so the two never share the machine's two cores; it is deleted after.
+step "kind cluster up (three nodes)" bash cluster/kind/up.sh
+step "pytest (live: kind cluster)" pytest -ra -s tests/kind
+step "kind cluster down" bash cluster/kind/up.sh down
 
 printf '\n==> summary\n'
 for name in "${passed[@]}"; do printf '  passed  %s\n' "$name"; done
