@@ -216,10 +216,7 @@ wait_netpol() {
 
 apply_manifest() {
   [[ -f "$KUBECONFIG_ADMIN" ]] || die "no $KUBECONFIG_ADMIN: run cluster/up.sh first"
-  mkdir -p "$LOGS"
-  sed -e "s|@KUBE_NETWORK_POLICIES_IMAGE@|$IMAGE|g" "$MANIFEST" \
-    | kubectl apply --server-side --field-manager=laravel-ops-cluster -f - >"$LOGS/apply-kube-network-policies.log" 2>&1 \
-    || { cat "$LOGS/apply-kube-network-policies.log" >&2; die "applying $MANIFEST failed"; }
+  apply "$MANIFEST"
   wait_netpol
 }
 

@@ -472,13 +472,6 @@ EOF
 }
 
 # ---- 6. add-ons: CoreDNS, metrics-server ----------------------------------------------------
-render() { # MANIFEST: substitutes the @VARS@ of cluster/manifests/*.yaml
-  sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" \
-      -e "s|@METRICS_SERVER_IMAGE@|$METRICS_SERVER_IMAGE|g" \
-      -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" \
-      -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" "$1"
-}
-
 top_node_works() { kubectl top node "$NODE_NAME" >/dev/null 2>&1; }
 
 explain_addon() { # NAMESPACE LABEL: pod status and logs for an error message
@@ -522,10 +515,7 @@ start_containerd
 "$HERE/netpol.sh" import
 start_kubelet
 start_kube_proxy
-for m in coredns metrics-server; do
-  render "$HERE/manifests/$m.yaml" | kubectl apply --server-side --field-manager=laravel-ops-cluster -f - >"$LOGS/apply-$m.log" 2>&1 \
-    || { cat "$LOGS/apply-$m.log" >&2; die "applying cluster/manifests/$m.yaml failed"; }
-done
+for m in coredns metrics-server; do apply "$HERE/manifests/$m.yaml"; done
 wait_addons
 # NetworkPolicy enforced, not only stored (kube-network-policies; fail-closed).
 "$HERE/netpol.sh" apply

@@ -36,23 +36,12 @@ KIND_SUBNET=172.30.0.0/24
 KIND_GATEWAY=172.30.0.1
 KIND_POD_CIDR=10.245.0.0/16
 KIND_SERVICE_CIDR=10.97.0.0/16
-KIND_DNS_IP=10.97.0.10
+# CoreDNS's address in the kind cluster's Service range (render fills it into cluster/manifests/coredns.yaml)
+DNS_SERVICE_IP=10.97.0.10
 REGISTRY_PORT="${LOCAL_REGISTRY##*:}"
 FORWARDER=registry-forwarder
 
 kind_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; }
-
-render() {
-  sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" \
-      -e "s|@METRICS_SERVER_IMAGE@|$METRICS_SERVER_IMAGE|g" \
-      -e "s|@POD_NETWORK_IMAGE@|$POD_NETWORK_IMAGE|g" \
-      -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" \
-      -e "s|@DNS_SERVICE_IP@|$KIND_DNS_IP|g" "$1"
-}
-apply() { # MANIFEST
-  render "$1" | kubectl apply --server-side --field-manager=laravel-ops-cluster -f - >"$LOGS/apply-${1##*/}.log" 2>&1 \
-    || { cat "$LOGS/apply-${1##*/}.log" >&2; die "applying $1 failed"; }
-}
 
 network() {
   if docker network inspect "$KIND_NETWORK" >/dev/null 2>&1; then

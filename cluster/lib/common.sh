@@ -80,6 +80,27 @@ FW_CHAIN=LARAVEL-OPS-FWD     # our FORWARD guard: pod traffic stays on this mach
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 
+# render MANIFEST: the manifest with its @VARS@ (images, the cluster's DNS address and domain)
+# filled in from the settings above.
+render() {
+  sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" \
+      -e "s|@METRICS_SERVER_IMAGE@|$METRICS_SERVER_IMAGE|g" \
+      -e "s|@KUBE_NETWORK_POLICIES_IMAGE@|$KUBE_NETWORK_POLICIES_IMAGE|g" \
+      -e "s|@POD_NETWORK_IMAGE@|$POD_NETWORK_IMAGE|g" \
+      -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" \
+      -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" "$1"
+}
+
+# apply MANIFEST: renders and applies it (server-side, as the cluster's own field manager); its
+# output goes to $LOGS/apply-<name>.log, shown when it fails.
+apply() {
+  local log
+  log="$LOGS/apply-$(basename "$1" .yaml).log"
+  mkdir -p "$LOGS"
+  render "$1" | kubectl apply --server-side --field-manager=laravel-ops-cluster -f - >"$log" 2>&1 \
+    || { cat "$log" >&2; die "applying $1 failed"; }
+}
+
 # ---- processes (each started by us, in its own session, pid in $RUN/NAME.pid) ---------------
 pid_of() {
   local f="$RUN/$1.pid" pid exe
