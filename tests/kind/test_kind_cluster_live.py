@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
-from operator_helpers import CACHE, ROOT, run, skip, tool  # noqa: E402
+import operator_helpers  # noqa: E402
+from operator_helpers import CACHE, ROOT, run, skip  # noqa: E402
 from image_helpers import require_registry  # noqa: E402
 
 KIND_DIR = Path(os.environ.get("LARAVEL_OPS_KIND_DIR") or "/var/lib/laravel-ops-kind")
@@ -37,13 +38,14 @@ def versions() -> dict:
     return pins
 
 
-def kubectl(*args: str, check: bool = True, timeout: float = 120, input_text: str | None = None):
-    return run([tool("kubectl"), "--kubeconfig", str(KUBECONFIG), *args], check=check, timeout=timeout,
-               input_text=input_text)
+def kubectl(*args: str, **options):
+    return operator_helpers.kubectl(*args, kubeconfig=str(KUBECONFIG), **options)
 
 
 def kube_json(*args: str) -> dict:
-    return json.loads(kubectl("get", *args, "-o", "json").stdout)
+    found = operator_helpers.kube_json(*args, kubeconfig=str(KUBECONFIG))
+    assert found is not None, f"kubectl get {' '.join(args)}: not found in the kind cluster"
+    return found
 
 
 @pytest.fixture(scope="module")

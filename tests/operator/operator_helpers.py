@@ -49,14 +49,15 @@ def run(args: list[str], *, check: bool = True, timeout: float = 300, env: dict 
     return result
 
 
-def kubectl(*args: str, check: bool = True, timeout: float = 120, input_text: str | None = None):
-    return run([tool("kubectl"), "--kubeconfig", KUBECONFIG, *args], check=check, timeout=timeout,
+def kubectl(*args: str, check: bool = True, timeout: float = 120, input_text: str | None = None,
+            kubeconfig: str = KUBECONFIG):
+    return run([tool("kubectl"), "--kubeconfig", kubeconfig, *args], check=check, timeout=timeout,
                input_text=input_text)
 
 
-def kube_json(*args: str) -> dict | None:
+def kube_json(*args: str, kubeconfig: str = KUBECONFIG) -> dict | None:
     """`kubectl get ... -o json`, None when the object does not exist."""
-    result = kubectl("get", *args, "-o", "json", check=False)
+    result = kubectl("get", *args, "-o", "json", check=False, kubeconfig=kubeconfig)
     if result.returncode != 0:
         if "NotFound" in result.stderr or "not found" in result.stderr:
             return None
