@@ -47,10 +47,12 @@ step "pytest (live: images, operator role)" pytest -ra tests/image tests/operato
 step "pytest (live: the backend on pods)" pytest -ra -s tests/live
 step "molecule default" molecule test --scenario-name default
 # The kind cluster (one control plane, two workers, its node image assembled here) once the
-# cluster above is gone, so the two never share the machine's two cores; it is deleted after.
+# cluster above is gone, so the two never share the machine's two cores; it is deleted after, with
+# the registry it started, as Molecule's destroy left the machine.
+kind_down() { bash cluster/kind/up.sh down && bash scripts/registry.sh stop </dev/null; }
 step "kind cluster up (three nodes)" bash cluster/kind/up.sh
 step "pytest (live: kind cluster)" pytest -ra -s tests/kind
-step "kind cluster down" bash cluster/kind/up.sh down
+step "kind cluster and registry down" kind_down
 
 printf '\n==> summary\n'
 for name in "${passed[@]}"; do printf '  passed  %s\n' "$name"; done
