@@ -17,6 +17,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.laravel_ops.k8s.plugins.plugin_utils._client_files import remove_client_files_at_exit
 
 
 def api_server(auth, environ=None):
@@ -32,6 +33,7 @@ def api_server(auth, environ=None):
     kubeconfig = settings['kubeconfig']
     try:
         from kubernetes import client, config  # the client kubernetes.core uses; only on this error path
+        remove_client_files_at_exit()
         configuration = client.Configuration()
         if isinstance(kubeconfig, dict):
             config.load_kube_config_from_dict(kubeconfig, context=settings['context'],
@@ -67,6 +69,7 @@ class ClusterAction(ActionBase):
 
     def client(self):
         """kubernetes.core's API client for the credentials of cluster_args()."""
+        remove_client_files_at_exit()
         return get_api_client(**self.auth)
 
     def unreachable(self, exc, what=''):

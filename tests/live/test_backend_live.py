@@ -3,7 +3,8 @@ version A in namespace laravel-ops-live-test (release `live`, PostgreSQL beside 
 order, each test drives real requests through nginx, php-fpm, Laravel and PostgreSQL and prints
 what it measured:
 
-  hook migrations and the seeder wrote PostgreSQL; every log line of both containers is JSON and
+  hook migrations and the seeder wrote PostgreSQL; the deploy left no credential file in its
+  temporary directory; every log line of both containers is JSON and
   one request id links nginx's line to Laravel's; /metrics counters and histogram move with
   traffic (5xx included); PgBouncer keeps PostgreSQL's server connections within its pool under
   load and exports the pool's use; a 20 s request survives the deletion of its pod; a rollout A -> B and a
@@ -30,13 +31,14 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from live_helpers import (
     DEPLOYMENT, INGRESS_NAMESPACE, NAMESPACE, OUTSIDER, PGBOUNCER_SELECTOR, PROD, SOURCE, VERSION_A, VERSION_B,
     Load, can_connect_from_backend, finished_phase, get, helm_revision, is_ready, pod_metrics, pods_scaled_away, psql,
     restart_counts, service_address, serving_pods, testbox_pod, web_pods,
 )
-from operator_helpers import ROOT, kube_json, kubectl, skip, wait_for
+from operator_helpers import KUBECONFIG, ROOT, kube_json, kubectl, skip, wait_for
 
 FAILING_MIGRATION = """<?php
 
@@ -75,6 +77,16 @@ def test_hook_migrations_and_the_seeder_wrote_postgresql(backend):
     jobs = {j["metadata"]["name"]: j["status"] for j in kube_json("jobs", "-n", NAMESPACE)["items"]}
     assert {name: status.get("succeeded") for name, status in jobs.items()} == {
         f"{DEPLOYMENT}-migrate": 1, f"{DEPLOYMENT}-seed": 1}
+
+
+def test_the_deploy_left_no_credential_file(backend):
+    # The cluster's kubeconfig carries its client key inline, which the Kubernetes client writes to
+    # temporary files for each read the deploy makes in Ansible's own (forked) processes.
+    assert "client-key-data" in Path(KUBECONFIG).read_text()
+    files = [path for path in (backend.tmp / "tmpdir").rglob("*") if path.is_file()]
+    holding_pem = [str(path) for path in files if b"-----BEGIN" in path.read_bytes()]
+    print(f"files left in the deploy's TMPDIR: {len(files)}, holding a PEM block: {len(holding_pem)}")
+    assert not holding_pem
 
 
 def _logs(pod: dict, container: str) -> list[dict]:
