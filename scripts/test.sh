@@ -40,7 +40,13 @@ source "$ROOT/scripts/local-env.sh"
 # This command brought all of them up: a live test that would skip (a leftover namespace, a missing
 # image, an engine not answering) fails instead.
 export LARAVEL_OPS_LIVE_SKIPS_FAIL=1
-step "local cluster, registry and image toolchain up" ansible-playbook playbooks/cluster.yml
+# A fresh cluster, whatever ran before (`make deploy`'s release, an earlier run): the live tests
+# size their pods and the HPA's ten replicas for the two-core node, and a release left running
+# there took the CPU their migration Jobs then waited for.
+fresh_cluster() {
+  ansible-playbook playbooks/cluster.yml -e local_cluster_state=absent && ansible-playbook playbooks/cluster.yml
+}
+step "a fresh local cluster, registry and image toolchain" fresh_cluster
 step "execution environment (build and run)" bash scripts/execution-environment.sh
 step "pytest (live: images, operator role)" pytest -ra tests/image tests/operator
 # -s: each test prints the figures it measured (latencies, seconds to readiness, HPA steps).
