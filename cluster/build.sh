@@ -7,7 +7,7 @@
 # written last, after the binaries were moved into place.
 #
 # Usage: cluster/build.sh [component...]     (default: all)
-#   components: kubernetes etcd cni coredns metrics-server; on demand (not in the default set):
+#   components: kubernetes etcd cni coredns metrics-server traefik; on demand (not in the default set):
 #   kubeadm (the kind node image, cluster/kind/node-image.sh) and kind (its CLI)
 # Prints the bin directory on stdout. Environment: LARAVEL_OPS_CACHE, GO (default go on PATH,
 # else /usr/local/go/bin/go).
@@ -19,7 +19,7 @@ source "$HERE/lib/common.sh"
 
 TOP="$CACHE/k8s-$KUBERNETES_VERSION"
 STAMPS="$TOP/stamps"
-ALL_COMPONENTS=(kubernetes etcd cni coredns metrics-server)
+ALL_COMPONENTS=(kubernetes etcd cni coredns metrics-server traefik)
 
 go_env
 mkdir -p "$GOMODCACHE" "$GOCACHE" "$BIN" "$STAMPS"
@@ -34,6 +34,7 @@ component_key() {
     cni) echo "cni=$CNI_PLUGINS_VERSION $GO_VERSION $GOARCH build=1" ;;
     coredns) echo "coredns=$COREDNS_VERSION $GO_VERSION $GOARCH plugins=${COREDNS_PLUGINS[*]} build=2" ;;
     metrics-server) echo "metrics-server=$METRICS_SERVER_VERSION $GO_VERSION $GOARCH build=1" ;;
+    traefik) echo "traefik=$TRAEFIK_VERSION $GO_VERSION $GOARCH build=1" ;;
     *) die "unknown component: $1 (known: ${ALL_COMPONENTS[*]} kubeadm kind)" ;;
   esac
 }
@@ -46,6 +47,7 @@ component_bins() {
     cni) echo "bridge host-local loopback portmap" ;;
     coredns) echo "coredns" ;;
     metrics-server) echo "metrics-server" ;;
+    traefik) echo "traefik" ;;
   esac
 }
 is_built() {
@@ -222,6 +224,22 @@ build_metrics_server() {
   install_bins metrics-server "$out"
 }
 
+# Traefik's go.mod replaces three modules with forks, which `go install pkg@version` refuses, so
+# it is built as the main module, from a writable copy of its module source.
+build_traefik() {
+  local src="$WORK/traefik" out="$WORK/traefik-out" date pkg=github.com/traefik/traefik/v3/pkg/version
+  mkdir -p "$out"
+  (cd "$WORK" && "$GO" mod download github.com/traefik/traefik/v3@"$TRAEFIK_VERSION" >/dev/null) \
+    || die "the module proxy does not serve github.com/traefik/traefik/v3@$TRAEFIK_VERSION"
+  cp -r "$GOMODCACHE/github.com/traefik/traefik/v3@$TRAEFIK_VERSION" "$src"
+  chmod -R u+w "$src"
+  date="$(module_time github.com/traefik/traefik/v3 "$TRAEFIK_VERSION")"
+  (cd "$src" && gorun build -trimpath \
+      -ldflags "-s -w -X $pkg.Version=$TRAEFIK_VERSION -X $pkg.BuildDate=${date:-1970-01-01T00:00:00Z}" \
+      -o "$out/traefik" ./cmd/traefik)
+  install_bins traefik "$out"
+}
+
 # kind's CLI has no replace directives, so `go install` builds it at its pinned version directly.
 build_kind() {
   local out="$WORK/kind-out"
@@ -250,6 +268,7 @@ for c in "${components[@]}"; do
     cni) build_cni ;;
     coredns) build_coredns ;;
     metrics-server) build_metrics_server ;;
+    traefik) build_traefik ;;
     kind) build_kind ;;
   esac
   log "$c: built in $((SECONDS - start))s"

@@ -4,6 +4,7 @@
 #   pause            our static pause binary (cluster/images/cmd/pause), nothing else
 #   coredns          the coredns binary built by cluster/build.sh + /etc/passwd, /etc/group, CA certs
 #   metrics-server   likewise
+#   traefik          likewise
 #   debian           a debootstrap --variant=minbase rootfs + testbox (cluster/images/cmd/testbox)
 # Image tarballs are OCI image layouts written by cluster/lib/ociimage.py and cached in
 # $CACHE/images/, keyed by a hash of what went into them; the rootfs tar is cached as
@@ -83,26 +84,30 @@ ca_args() {
   return 0
 }
 
+# static_image NAME REF BINARY PORT...: one static binary run as nonroot, with /etc/passwd,
+# /etc/group, /tmp and the host's CA certificates.
+static_image() {
+  local name="$1" ref="$2" binary="$BIN/$3" port expose=()
+  shift 3
+  [[ -x "$binary" ]] || die "$binary is missing: run cluster/build.sh first"
+  for port in "$@"; do expose+=(--expose "$port"); done
+  local ca; ca="$(ca_args)"
+  image_tar "$name" "$ref" "$(hash_of "$binary" <(echo "$ref"; printf %s "$PASSWD$GROUP") ${ca:+/etc/ssl/certs/ca-certificates.crt})" \
+    --file "$binary:/${binary##*/}:0755" --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
+    --dir "$WORK/tmp:/tmp:1777" ${ca:+"$ca"} \
+    --entrypoint "[\"/${binary##*/}\"]" --user 65532:65532 "${expose[@]}"
+}
+
 build_images() {
   build_tools
-  local b
-  for b in coredns metrics-server; do
-    [[ -x "$BIN/$b" ]] || die "$BIN/$b is missing: run cluster/build.sh first"
-  done
-  local common=(--text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" --dir "$WORK/tmp:/tmp:1777")
   mkdir -p "$WORK/tmp"
-  local ca; ca="$(ca_args)"
 
   image_tar pause "$PAUSE_IMAGE" "$(hash_of "$TOOLS/pause" <(echo "$PAUSE_IMAGE"))" \
     --file "$TOOLS/pause:/pause:0755" --entrypoint '["/pause"]' --user 65535:65535
 
-  image_tar coredns "$COREDNS_IMAGE" "$(hash_of "$BIN/coredns" <(echo "$COREDNS_IMAGE"; printf %s "$PASSWD$GROUP") ${ca:+/etc/ssl/certs/ca-certificates.crt})" \
-    --file "$BIN/coredns:/coredns:0755" "${common[@]}" ${ca:+"$ca"} \
-    --entrypoint '["/coredns"]' --user 65532:65532 --expose 53/udp --expose 53/tcp --expose 9153/tcp
-
-  image_tar metrics-server "$METRICS_SERVER_IMAGE" "$(hash_of "$BIN/metrics-server" <(echo "$METRICS_SERVER_IMAGE"; printf %s "$PASSWD$GROUP") ${ca:+/etc/ssl/certs/ca-certificates.crt})" \
-    --file "$BIN/metrics-server:/metrics-server:0755" "${common[@]}" ${ca:+"$ca"} \
-    --entrypoint '["/metrics-server"]' --user 65532:65532 --expose 10250/tcp
+  static_image coredns "$COREDNS_IMAGE" coredns 53/udp 53/tcp 9153/tcp
+  static_image metrics-server "$METRICS_SERVER_IMAGE" metrics-server 10250/tcp
+  static_image traefik "$TRAEFIK_IMAGE" traefik 8000/tcp 8443/tcp 9000/tcp
 
   build_rootfs
   image_tar debian "$TEST_IMAGE" "$(hash_of "$ROOTFS_TAR" "$TOOLS/testbox" <(echo "$TEST_IMAGE"))" \

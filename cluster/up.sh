@@ -2,14 +2,15 @@
 # Brings up a real single-node Kubernetes cluster on this machine, from binaries built by
 # cluster/build.sh and images built by cluster/images.sh (no registry, no download but Debian
 # packages): etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd (Debian),
-# kubelet, CNI bridge networking, kube-proxy (iptables), CoreDNS and metrics-server.
+# kubelet, CNI bridge networking, kube-proxy (iptables), CoreDNS, metrics-server and Traefik (the
+# ingress controller, with a default certificate of an ingress CA made here).
 #
 # Everything runs as background processes of root (no systemd needed); all state lives in
 # $LARAVEL_OPS_CLUSTER_DIR (default /var/lib/laravel-ops-cluster): pki/, config/, etcd/,
 # containerd/, cni/, logs/<component>.log, run/<component>.pid; the kubelet's root is
 # /var/lib/kubelet. Idempotent: what runs is left alone, what is missing is made or started.
-# It returns when the node is Ready, CoreDNS is Ready and `kubectl top node` answers, and
-# prints the path of the admin kubeconfig ($STATE/admin.kubeconfig) on stdout.
+# It returns when the node is Ready, CoreDNS is Ready, `kubectl top node` answers and Traefik is
+# Ready, and prints the path of the admin kubeconfig ($STATE/admin.kubeconfig) on stdout.
 # Stop with cluster/down.sh. See cluster/lib/common.sh for the environment variables.
 set -euo pipefail
 
@@ -504,6 +505,26 @@ wait_addons() {
   log "metrics-server serves node metrics (after $((SECONDS - start))s): $(kubectl top node "$NODE_NAME" --no-headers 2>/dev/null | tr -s ' ')"
 }
 
+# ---- 7. ingress: Traefik, with a default certificate of the cluster's ingress CA -------------
+# The CA is published as the ConfigMap traefik/ingress-ca (and $PKI/ingress-ca.crt), so that a
+# client checks what Traefik serves.
+start_ingress() {
+  new_ca ingress-ca "laravel-ops local ingress CA"
+  new_cert ingress ingress-ca "/CN=*.$INGRESS_DOMAIN" server "DNS:*.$INGRESS_DOMAIN,DNS:$INGRESS_DOMAIN"
+  INGRESS_CERTIFICATE_HASH="$(sha256sum "$PKI/ingress.crt" | cut -c1-16)"
+  apply "$HERE/manifests/traefik.yaml"
+  { kubectl -n traefik create secret tls default-certificate --cert="$PKI/ingress.crt" --key="$PKI/ingress.key" \
+      --dry-run=client -o yaml
+    echo ---
+    kubectl -n traefik create configmap ingress-ca --from-file=ca.crt="$PKI/ingress-ca.crt" --dry-run=client -o yaml
+  } | kubectl apply --server-side --field-manager=laravel-ops-cluster -f - >"$LOGS/apply-ingress-certificate.log" 2>&1 \
+    || { cat "$LOGS/apply-ingress-certificate.log" >&2; die "storing the ingress certificate failed"; }
+  local start=$SECONDS
+  kubectl -n traefik rollout status deployment/traefik --timeout="${TIMEOUT}s" >/dev/null 2>&1 \
+    || { explain_addon traefik app.kubernetes.io/name=traefik; die "Traefik did not become Ready in ${TIMEOUT}s"; }
+  log "Traefik serves https://*.$INGRESS_DOMAIN on $(kubectl -n traefik get service traefik -o jsonpath='{.spec.clusterIP}'):443 (Ready after $((SECONDS - start))s)"
+}
+
 # ---- run -------------------------------------------------------------------------------------
 setup_host_network
 start_etcd
@@ -519,6 +540,7 @@ for m in coredns metrics-server; do apply "$HERE/manifests/$m.yaml"; done
 wait_addons
 # NetworkPolicy enforced, not only stored (kube-network-policies; fail-closed).
 "$HERE/netpol.sh" apply
+start_ingress
 
 log "cluster is up in $((SECONDS - UP_START))s: $("$BIN/kubectl" version --kubeconfig "$KUBECONFIG_ADMIN" 2>/dev/null | tail -n1)"
 log "admin kubeconfig: $KUBECONFIG_ADMIN (export KUBECONFIG=$KUBECONFIG_ADMIN; kubectl is $BIN/kubectl)"

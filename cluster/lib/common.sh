@@ -65,6 +65,10 @@ SERVICE_CIDR=10.96.0.0/16
 API_SERVICE_IP=10.96.0.1
 DNS_SERVICE_IP=10.96.0.10
 CLUSTER_DOMAIN=cluster.local
+# The apps' host names behind the cluster's Traefik: its default certificate names *.INGRESS_DOMAIN.
+# localtest.me and its subdomains resolve to 127.0.0.1 in public DNS, so a port-forward to Traefik
+# serves them in a browser without an /etc/hosts entry.
+INGRESS_DOMAIN=localtest.me
 API_PORT=6443
 LOCAL_REGISTRY="${REGISTRY_ADDR:-127.0.0.1:5000}"   # scripts/registry.sh
 ETCD_CLIENT_PORT=2379
@@ -85,6 +89,9 @@ kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 render() {
   sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" \
       -e "s|@METRICS_SERVER_IMAGE@|$METRICS_SERVER_IMAGE|g" \
+      -e "s|@TRAEFIK_IMAGE@|$TRAEFIK_IMAGE|g" \
+      -e "s|@INGRESS_DOMAIN@|$INGRESS_DOMAIN|g" \
+      -e "s|@INGRESS_CERTIFICATE_HASH@|${INGRESS_CERTIFICATE_HASH:-}|g" \
       -e "s|@KUBE_NETWORK_POLICIES_IMAGE@|$KUBE_NETWORK_POLICIES_IMAGE|g" \
       -e "s|@POD_NETWORK_IMAGE@|$POD_NETWORK_IMAGE|g" \
       -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" \

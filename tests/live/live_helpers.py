@@ -1,7 +1,9 @@
 """Helpers of tests/live: the backend that deploy.yml puts on the local cluster, read back from
-the API server, and a bounded load generator that runs on this machine. It reaches the pods
-through the Service's cluster IP (kube-proxy's rules carry the node's own connections) or a
-pod's IP on the node's pod bridge: no traffic leaves the machine."""
+the API server, and a bounded load generator that runs on this machine. Requests to the app go
+as users' requests do: HTTPS to the cluster's Traefik (its Service's cluster IP, which kube-proxy's
+rules carry from the node itself), checked against the cluster's ingress CA, and on through the
+release's Ingress to a ready pod behind its Service. Single-pod reads go to the pod's IP on the
+node's pod bridge. No traffic leaves the machine."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import json
 import os
 import re
 import signal
+import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -19,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -44,20 +49,21 @@ DEPLOYMENT = f"{RELEASE}-backend"
 
 def release_inventory(namespace: str, release: str) -> dict:
     """The extra vars of a test release beside the local inventory's: its own namespace and
-    PostgreSQL there, and CPU requests small enough for several releases on the test node."""
-    return {
-        "backend_namespace": namespace,
-        "backend_release_name": release,
-        "backend_database": {"host": f"postgresql.{namespace}.svc.cluster.local", "port": 5432,
-                             "name": "laravel", "username": "laravel"},
-        "backend_chart_values": {"php": {"resources": {"requests": {"cpu": "50m"}}},
-                                 "nginx": {"resources": {"requests": {"cpu": "20m"}}}},
-    }
+    release name (its database host and Ingress host follow from them), and CPU requests small
+    enough for several releases on the test node, added to the local inventory's chart values
+    (extra vars replace a variable whole)."""
+    local = yaml.safe_load((ROOT / "inventories" / "local" / "group_vars" / "all" / "backend.yml").read_text())
+    chart_values = {**local["backend_chart_values"],
+                    "php": {"resources": {"requests": {"cpu": "50m"}}},
+                    "nginx": {"resources": {"requests": {"cpu": "20m"}}}}
+    return {"backend_namespace": namespace, "backend_release_name": release, "backend_chart_values": chart_values}
 # the cluster's own Debian test image (cluster/versions.env), with testbox in it
 TEST_IMAGE = "laravel-ops.local/debian:bookworm-minbase"
 OUTSIDER = "laravel-ops-live-outsider"
-# the chart's default ingress controller peer: namespace ingress-nginx, pods app.kubernetes.io/name=ingress-nginx
-INGRESS_NAMESPACE = "ingress-nginx"
+# The local cluster's ingress controller (cluster/manifests/traefik.yaml), the peer the local
+# inventory's NetworkPolicy admits.
+INGRESS_NAMESPACE = "traefik"
+INGRESS_LABELS = {"app.kubernetes.io/name": "traefik"}
 PGBOUNCER_SELECTOR = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=pgbouncer"
 PROD = {
     "backend_environment": "prod",
@@ -110,17 +116,45 @@ def restart_counts(pods: list[dict]) -> dict[str, int]:
             for p in pods for c in p["status"].get("containerStatuses", [])}
 
 
-def service_address() -> tuple[str, int]:
-    services = kube_json("services", "-n", NAMESPACE, "-l", WEB_SELECTOR)["items"]
-    assert len(services) == 1, [s["metadata"]["name"] for s in services]
-    spec = services[0]["spec"]
-    return spec["clusterIP"], next(p["port"] for p in spec["ports"] if p["name"] == "http")
+def ingress_host(namespace: str = NAMESPACE, release: str = RELEASE) -> str:
+    """The release's Ingress host, as the local inventory names it."""
+    return f"{release}-{namespace}.localtest.me"
+
+
+@cache
+def _ingress() -> tuple[str, ssl.SSLContext]:
+    """Traefik's cluster IP and a client context that trusts only the cluster's ingress CA."""
+    address = kube_json("service", "traefik", "-n", INGRESS_NAMESPACE)["spec"]["clusterIP"]
+    ca = kube_json("configmap", "ingress-ca", "-n", INGRESS_NAMESPACE)["data"]["ca.crt"]
+    return address, ssl.create_default_context(cadata=ca)
+
+
+class _IngressConnection(http.client.HTTPSConnection):
+    """HTTPS to Traefik's address, with the app's host name as SNI, Host and the name checked."""
+
+    def __init__(self, host: str, address: str, context: ssl.SSLContext, timeout: float):
+        super().__init__(host, 443, timeout=timeout, context=context)
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+
+
+def app_get(path: str, *, timeout: float = 10, headers: dict | None = None,
+            host: str | None = None) -> tuple[int, dict, bytes]:
+    """One request to the app through the Ingress, on a new connection."""
+    address, context = _ingress()
+    return _request(_IngressConnection(host or ingress_host(), address, context, timeout), path, headers)
 
 
 def get(host: str, port: int, path: str, *, timeout: float = 10,
         headers: dict | None = None) -> tuple[int, dict, bytes]:
-    """One request on a new connection, so that kube-proxy picks a pod for each."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    """One plain HTTP request straight to host:port (a pod), on a new connection."""
+    return _request(http.client.HTTPConnection(host, port, timeout=timeout), path, headers)
+
+
+def _request(connection: http.client.HTTPConnection, path: str, headers: dict | None) -> tuple[int, dict, bytes]:
     try:
         connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
@@ -169,7 +203,7 @@ class LoadSummary:
 
 
 class Load:
-    """Bounded load on GET `path` of the Service: `workers` threads, each request on a new
+    """Bounded load on GET `path` through the Ingress: `workers` threads, each request on a new
     connection, until stop(), `max_seconds` or `max_requests`, whichever comes first. A failure
     is a connection error, a timeout or a status other than 200; each 200 must name its version.
     `pause` seconds between a worker's requests keep the rate down (the php-fpm containers ask
@@ -177,7 +211,6 @@ class Load:
 
     def __init__(self, path: str = "/", *, workers: int = 4, max_seconds: float = 600,
                  max_requests: int = 200_000, timeout: float = 10, pause: float = 0.0):
-        self.host, self.port = service_address()
         self.path, self.workers, self.timeout, self.pause = path, workers, timeout, pause
         self.max_seconds, self.max_requests = max_seconds, max_requests
         self.summary = LoadSummary()
@@ -213,7 +246,7 @@ class Load:
             started = time.monotonic()
             failure, version = None, None
             try:
-                status, _, body = get(self.host, self.port, self.path, timeout=self.timeout)
+                status, _, body = app_get(self.path, timeout=self.timeout)
                 if status == 200:
                     version = json.loads(body).get("version")
                 else:
@@ -316,8 +349,7 @@ def deployed_images() -> dict[str, str]:
 
 def served_versions(requests: int = 10) -> set[str]:
     """The versions the Service answers / with (one new connection a request)."""
-    host, port = service_address()
-    return {json.loads(get(host, port, "/")[2])["version"] for _ in range(requests)}
+    return {json.loads(app_get("/")[2])["version"] for _ in range(requests)}
 
 
 def other_version() -> str:

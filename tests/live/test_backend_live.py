@@ -34,9 +34,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from live_helpers import (
-    DEPLOYMENT, INGRESS_NAMESPACE, NAMESPACE, OUTSIDER, PGBOUNCER_SELECTOR, PROD, SOURCE, VERSION_A, VERSION_B,
-    Load, can_connect_from_backend, finished_phase, get, helm_revision, is_ready, pod_metrics, pods_scaled_away, psql,
-    restart_counts, service_address, serving_pods, testbox_pod, web_pods,
+    DEPLOYMENT, INGRESS_LABELS, INGRESS_NAMESPACE, NAMESPACE, OUTSIDER, PGBOUNCER_SELECTOR, PROD, SOURCE, VERSION_A,
+    VERSION_B, Load, app_get, can_connect_from_backend, finished_phase, get, helm_revision, is_ready, pod_metrics,
+    pods_scaled_away, psql, restart_counts, serving_pods, testbox_pod, web_pods,
 )
 from operator_helpers import KUBECONFIG, ROOT, kube_json, kubectl, skip, wait_for
 
@@ -102,12 +102,11 @@ def _logs(pod: dict, container: str) -> list[dict]:
 
 
 def test_every_log_line_is_json_and_a_request_id_links_nginx_to_laravel(backend):
-    host, port = service_address()
     request_id = f"live-{uuid.uuid4().hex}"
-    status, headers, _ = get(host, port, "/error", headers={"X-Request-Id": request_id})
+    status, headers, _ = app_get("/error", headers={"X-Request-Id": request_id})
     assert status == 500 and headers.get("X-Request-Id") == request_id, headers
     for path in ("/", "/healthz", "/no-such-page"):
-        get(host, port, path)
+        app_get(path)
 
     def linked():
         counts, nginx, laravel = {}, [], []
@@ -141,15 +140,14 @@ def _samples(texts: list[str], name: str, **labels: str) -> list[float]:
 
 
 def test_metrics_count_requests_errors_and_latency(backend):
-    host, port = service_address()
     counted = {"ok": ("http_requests_total", {"route": "/", "status": "2xx"}),
                "errors": ("http_requests_total", {"route": "/error", "status": "5xx"}),
                "observed": ("http_request_duration_seconds_bucket", {"route": "/", "status": "2xx", "le": "+Inf"})}
     before = [pod_metrics(pod) for pod in serving_pods()]
     for _ in range(20):
-        assert get(host, port, "/")[0] == 200
+        assert app_get("/")[0] == 200
     for _ in range(5):
-        assert get(host, port, "/error")[0] == 500
+        assert app_get("/error")[0] == 500
     after = [pod_metrics(pod) for pod in serving_pods()]
     moved = {key: sum(_samples(after, name, **labels)) - sum(_samples(before, name, **labels))
              for key, (name, labels) in counted.items()}
@@ -202,27 +200,48 @@ def test_pgbouncer_bounds_the_server_connections_under_load(backend):
     assert 1 <= exported <= pool
 
 
+def _pods_serving(marker: str) -> list[str]:
+    """The serving pods one of whose php-fpm workers is running a request whose query holds
+    `marker` (php-fpm's full status page, which nginx answers to the pod's own loopback only)."""
+    busy = []
+    for pod in serving_pods():
+        status = kubectl("exec", "-n", NAMESPACE, pod["metadata"]["name"], "-c", "php-fpm", "--", "php", "-r",
+                         'echo file_get_contents("http://127.0.0.1:8080/fpm-status?full");', timeout=60).stdout
+        workers = [dict(re.findall(r"^([A-Za-z ]+):\s+(.*)$", block, re.MULTILINE)) for block in status.split("****")]
+        if any(w.get("state") == "Running" and marker in w.get("request URI", "") for w in workers):
+            busy.append(pod["metadata"]["name"])
+    return busy
+
+
 def test_a_20_second_request_completes_while_its_pod_is_deleted(backend):
-    pod = serving_pods()[0]
-    name, address = pod["metadata"]["name"], pod["status"]["podIP"]
+    """Through the Ingress: the pod must leave the endpoints (so Traefik sends it nothing new)
+    and still finish the request it holds."""
+    # the HPA brings a fresh release from the Deployment's one pod up to its minimum of two
+    wait_for("two serving pods, so that one can go", lambda: len(serving_pods()) >= 2, timeout=120)
+    marker = f"id={uuid.uuid4().hex}"
+    path = f"/slow?seconds=20&{marker}"
     result = {}
 
     def slow_request():
         started = time.monotonic()
-        status, _, body = get(address, 8080, "/slow?seconds=20", timeout=90)
+        status, _, body = app_get(path, timeout=90)
         result.update(status=status, body=body, seconds=time.monotonic() - started)
 
     caller = threading.Thread(target=slow_request)
     caller.start()
-    time.sleep(2)
+    name = wait_for("the pod serving the slow request", lambda: next(iter(_pods_serving(marker)), None),
+                    timeout=15, interval=0.5)
     kubectl("delete", "pod", name, "-n", NAMESPACE, "--wait=false")
     time.sleep(1)
     deleting = kube_json("pod", name, "-n", NAMESPACE)
-    caller.join(timeout=100)
-    print(f"GET /slow?seconds=20 on {name}, deleted 2 s in: HTTP {result.get('status')} after {result.get('seconds', 0):.1f}s")
+    with Load(workers=2, max_seconds=15) as load:
+        caller.join(timeout=100)
+    print(f"GET {path} through the Ingress on {name}, deleted while it ran: HTTP {result.get('status')} after "
+          f"{result.get('seconds', 0):.1f}s; " + load.summary.report("meanwhile"))
     assert deleting and deleting["metadata"].get("deletionTimestamp"), "the pod was not terminating during the request"
     assert result.get("status") == 200, result
     assert json.loads(result["body"])["slept_seconds"] >= 20
+    assert load.summary.sent > 0 and load.summary.failed == 0, load.summary.failures
     _wait_for_replacement(name)
 
 
@@ -260,30 +279,30 @@ def test_the_prod_flow_refuses_unapproved_and_stops_at_a_failing_migration(backe
     print(f"the failing migration stopped the deploy after {time.monotonic() - started:.0f}s")
     assert "this migration fails on purpose" in failed.output, failed.output[-4000:]
     assert helm_revision() == revision, "the release was upgraded despite the failed migration"
-    host, port = service_address()
-    answers = {json.loads(get(host, port, "/")[2])["version"] for _ in range(10)}
+    answers = {json.loads(app_get("/")[2])["version"] for _ in range(10)}
     assert answers == {VERSION_B}, answers
+
+
+INGRESS_CLIENT = "laravel-ops-live-client"
 
 
 def test_network_policy_is_enforced(backend):
     engine = kube_json("daemonset", "kube-network-policies", "-n", "kube-system")
     if engine is None or engine["status"].get("numberReady", 0) < 1:
         skip("no NetworkPolicy engine runs in this cluster (cluster/netpol.sh): the policies would only be stored")
-    for namespace in (OUTSIDER, INGRESS_NAMESPACE):
-        if kube_json("namespace", namespace) is not None:
-            skip(f"namespace {namespace} exists already: this test makes and deletes its own")
+    if kube_json("namespace", OUTSIDER) is not None:
+        skip(f"namespace {OUTSIDER} exists already: this test makes and deletes its own")
     url = f"http://{DEPLOYMENT}.{NAMESPACE}.svc.cluster.local/healthz"
     try:
-        for namespace in (OUTSIDER, INGRESS_NAMESPACE):
-            kubectl("create", "namespace", namespace)
+        kubectl("create", "namespace", OUTSIDER)
         pods = [
             testbox_pod(OUTSIDER, "web", {"app": "outsider"}, ["testbox", "serve", "-addr", ":8080"], "Always"),
             testbox_pod(OUTSIDER, "client", {"app": "outsider"}, ["testbox", "get", "-tries", "3", url], "Never"),
-            testbox_pod(INGRESS_NAMESPACE, "client", {"app.kubernetes.io/name": "ingress-nginx"},
-                         ["testbox", "get", "-tries", "10", url], "Never"),
+            # beside Traefik, with its name label but not its Service's component label
+            testbox_pod(INGRESS_NAMESPACE, INGRESS_CLIENT, INGRESS_LABELS, ["testbox", "get", "-tries", "10", url], "Never"),
         ]
         kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
-        ingress = finished_phase(INGRESS_NAMESPACE, "client")
+        ingress = finished_phase(INGRESS_NAMESPACE, INGRESS_CLIENT)
         outsider = finished_phase(OUTSIDER, "client")
         outsider_web = wait_for("the outsider's server", lambda: (p := kube_json("pod", "web", "-n", OUTSIDER))
                                 and is_ready(p) and p["status"]["podIP"], timeout=120)
@@ -294,15 +313,15 @@ def test_network_policy_is_enforced(backend):
         }
         resolved = kubectl("exec", "-n", NAMESPACE, serving_pods()[0]["metadata"]["name"], "-c", "php-fpm", "--",
                            "php", "-r", 'echo gethostbyname("kubernetes.default.svc.cluster.local");').stdout
-        print(f"NetworkPolicy: ingress-nginx pod -> backend {ingress}, pod of {OUTSIDER} -> backend {outsider}; "
+        print(f"NetworkPolicy: {INGRESS_NAMESPACE} pod -> backend {ingress}, pod of {OUTSIDER} -> backend {outsider}; "
               f"backend egress {egress}; DNS from the backend: kubernetes.default -> {resolved}")
         assert ingress == "Succeeded", "the ingress controller's namespace must reach the backend"
         assert outsider == "Failed", "a pod of another namespace reached the backend"
         assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", resolved), "the backend cannot resolve names (DNS egress)"
         assert egress == {name: not name.startswith("a pod of another") for name in egress}, egress
     finally:
-        for namespace in (OUTSIDER, INGRESS_NAMESPACE):
-            kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=true", check=False, timeout=180)
+        kubectl("delete", "pod", INGRESS_CLIENT, "-n", INGRESS_NAMESPACE, "--ignore-not-found", check=False, timeout=120)
+        kubectl("delete", "namespace", OUTSIDER, "--ignore-not-found", "--wait=true", check=False, timeout=180)
 
 
 def test_readiness_follows_the_database_without_restarts(backend):
@@ -341,8 +360,7 @@ def test_readiness_follows_the_database_without_restarts(backend):
     assert len(gone) <= scaled_away, f"pods went away that no scale-down removed: {sorted(gone)}"
     assert after == {k: v for k, v in before.items() if k.split("/")[0] not in gone}, \
         "a container restarted while the database was away"
-    host, port = service_address()
-    assert get(host, port, "/readyz")[0] == 200
+    assert app_get("/readyz")[0] == 200
 
 
 _QUANTITY_UNITS = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}

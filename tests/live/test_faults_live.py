@@ -39,10 +39,10 @@ import pytest
 import yaml
 
 from live_helpers import (
-    DEPLOYMENT, METRICS_PORT, NAMESPACE, PROD, RELEASE, SOURCE, BackgroundPlaybook, Load, deployed_images,
+    DEPLOYMENT, METRICS_PORT, NAMESPACE, PROD, RELEASE, SOURCE, BackgroundPlaybook, Load, app_get, deployed_images,
     endpoint_ready, finished_phase, get, helm_history, helm_revision, helm_status, inventory_secrets, is_ready,
     kube_json, lease, other_version, processes_matching, restart_counts, run_playbook, run_testbox,
-    served_versions, service_address, serving_pods, testbox_pod, web_pods,
+    served_versions, serving_pods, testbox_pod, web_pods,
 )
 from operator_helpers import KUBECONFIG, ROOT, kubectl, skip, wait_for
 
@@ -126,10 +126,9 @@ def test_metrics_are_served_to_prometheus_only_on_their_own_port(backend):
         skip(f"no namespace {MONITORING} (the Prometheus Operator runs there): the policy's peer is absent")
     if kube_json("namespace", METRICS_OUTSIDER) is not None:
         skip(f"namespace {METRICS_OUTSIDER} exists already: this test makes and deletes its own")
-    host, port = service_address()
     pod = serving_pods()[0]
     address = pod["status"]["podIP"]
-    on_service = get(host, port, "/metrics")[0]
+    through_ingress = app_get("/metrics")[0]
     on_pod_web_port = get(address, 8080, "/metrics")[0]
     url = f"http://{address}:{METRICS_PORT}/metrics"
     clients = {
@@ -153,11 +152,11 @@ def test_metrics_are_served_to_prometheus_only_on_their_own_port(backend):
             if ns == MONITORING:
                 kubectl("delete", "pod", name, "-n", ns, "--ignore-not-found", "--wait=true", check=False)
         kubectl("delete", "namespace", METRICS_OUTSIDER, "--ignore-not-found", "--wait=true", check=False, timeout=180)
-    print(f"GET /metrics through the Service's web port: HTTP {on_service}; on {pod['metadata']['name']}:8080: "
+    print(f"GET /metrics through the Ingress: HTTP {through_ingress}; on {pod['metadata']['name']}:8080: "
           f"HTTP {on_pod_web_port}; {url} from a pod in "
           + "; ".join(f"{what}: {phase} ({len(log)} bytes{', timed out' if _timed_out(log) else ''})"
                       for what, (phase, log) in results.items()))
-    assert on_service == 404 and on_pod_web_port == 404, "the web port must not serve /metrics"
+    assert through_ingress == 404 and on_pod_web_port == 404, "the web port must not serve /metrics"
     prometheus_phase, prometheus_log = results["monitoring, app.kubernetes.io/name=prometheus"]
     assert prometheus_phase == "Succeeded", prometheus_log[-500:]
     assert "http_requests_total" in prometheus_log, "the metrics port answered, but not with the metrics"

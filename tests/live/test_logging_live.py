@@ -11,7 +11,7 @@ import time
 import urllib.parse
 import uuid
 
-from live_helpers import NAMESPACE, get, is_ready, service_address
+from live_helpers import NAMESPACE, app_get, get, is_ready
 from operator_helpers import kube_json, wait_for
 
 COLLECTOR_NAMESPACE = "logging"
@@ -48,10 +48,9 @@ def test_the_collector_runs_on_every_node_without_root(backend):
 
 
 def test_one_request_is_found_in_the_log_store_by_its_request_id(backend):
-    host, port = service_address()
     request_id = f"live-logs-{uuid.uuid4().hex}"
     sent = time.monotonic()
-    status, headers, _ = get(host, port, "/error", headers={"X-Request-Id": request_id})
+    status, headers, _ = app_get("/error", headers={"X-Request-Id": request_id})
     assert status == 500 and headers.get("X-Request-Id") == request_id, headers
 
     def both_records():

@@ -23,7 +23,7 @@ import uuid
 from datetime import datetime
 
 from live_helpers import (DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, RELEASE, WEB_SELECTOR, Load, deployed_app_tag,
-                          deployed_images, get, helm_revision, is_ready, pod_ips, service_address)
+                          app_get, deployed_images, get, helm_revision, is_ready, pod_ips)
 from operator_helpers import kube_json, kubectl, wait_for
 
 from chart_helpers import DASHBOARD_FILE, dashboard_queries
@@ -79,12 +79,11 @@ def test_prometheus_scrapes_every_backend_pod_and_loads_its_rules(backend):
 
 
 def test_the_seed_figures_come_from_live_prometheus_data(backend):
-    host, port = service_address()
     sent = {"/": 0, "/error": 0}
     deadline = time.monotonic() + 2 * SCRAPE_SECONDS + 10
     while time.monotonic() < deadline:
         for path, expected in (("/", 200), ("/", 200), ("/", 200), ("/error", 500)):
-            assert get(host, port, path)[0] == expected
+            assert app_get(path)[0] == expected
             sent[path] += 1
         time.sleep(0.2)
     selector = f'namespace="{NAMESPACE}"'
