@@ -52,51 +52,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 mkdir -p "$PKI" "$CONF" "$LOGS" "$RUN" "$STATE/etcd" "$CONTAINERD_ROOT" "$CNI_BIN" "$CNI_CONF" "$CNI_IPAM"
 chmod 700 "$STATE" "$PKI"
 
-# ---- 2. certificates (openssl; made once, re-made if the names they must carry change) -------
-new_key() { [[ -f "$1" ]] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; chmod 600 "$1"; }
-
-new_ca() { # NAME CN
-  local n="$1" cn="$2"
-  [[ -f "$PKI/$n.crt" && -f "$PKI/$n.key" ]] && return 0
-  log "pki: CA $n"
-  new_key "$PKI/$n.key"
-  openssl req -x509 -new -key "$PKI/$n.key" -sha256 -days 3650 -subj "/CN=$cn" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign" \
-    -out "$PKI/$n.crt" 2>/dev/null
-}
-
-# new_cert NAME CA SUBJECT USAGE(server|client|both) [SANS]
-new_cert() {
-  local n="$1" ca="$2" subj="$3" usage="$4" sans="${5:-}" eku
-  local id="$ca|$subj|$usage|$sans"
-  # kept while it carries the same names, is signed by its CA and is valid for another day
-  if [[ -f "$PKI/$n.crt" && -f "$PKI/$n.key" && "$(cat "$PKI/$n.id" 2>/dev/null)" == "$id" ]] \
-      && openssl x509 -in "$PKI/$n.crt" -noout -checkend 86400 >/dev/null 2>&1 \
-      && openssl verify -CAfile "$PKI/$ca.crt" "$PKI/$n.crt" >/dev/null 2>&1; then
-    return 0
-  fi
-  log "pki: certificate $n ($subj${sans:+, $sans})"
-  case "$usage" in
-    server) eku=serverAuth ;;
-    client) eku=clientAuth ;;
-    both) eku=serverAuth,clientAuth ;;
-  esac
-  new_key "$PKI/$n.key"
-  {
-    echo "basicConstraints=critical,CA:FALSE"
-    echo "keyUsage=critical,digitalSignature,keyEncipherment"
-    echo "extendedKeyUsage=$eku"
-    if [[ -n "$sans" ]]; then echo "subjectAltName=$sans"; fi
-  } > "$PKI/$n.ext"
-  openssl req -new -key "$PKI/$n.key" -subj "$subj" -out "$PKI/$n.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$n.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
-    -set_serial "0x$(openssl rand -hex 16)" -days 365 -sha256 -extfile "$PKI/$n.ext" \
-    -out "$PKI/$n.crt" 2>/dev/null
-  rm -f "$PKI/$n.csr" "$PKI/$n.ext"
-  echo "$id" > "$PKI/$n.id"
-}
-
+# ---- 2. certificates (common.sh's new_ca and new_cert) -------------------------------------
 make_pki() {
   new_ca ca kubernetes-ca
   new_ca etcd-ca etcd-ca
@@ -475,12 +431,6 @@ EOF
 # ---- 6. add-ons: CoreDNS, metrics-server ----------------------------------------------------
 top_node_works() { kubectl top node "$NODE_NAME" >/dev/null 2>&1; }
 
-explain_addon() { # NAMESPACE LABEL: pod status and logs for an error message
-  kubectl -n "$1" get pods -l "$2" -o wide 2>&1 | sed 's/^/[cluster]   /' >&2 || true
-  kubectl -n "$1" describe pods -l "$2" 2>/dev/null | tail -n 25 | sed 's/^/[cluster]   /' >&2 || true
-  kubectl -n "$1" logs -l "$2" --tail=30 --all-containers 2>/dev/null | sed 's/^/[cluster]   /' >&2 || true
-}
-
 wait_addons() {
   local start=$SECONDS
   # Ready, and answering for real through the kube-dns Service (kube-proxy) from the host
@@ -503,26 +453,6 @@ wait_addons() {
     sleep 3
   done
   log "metrics-server serves node metrics (after $((SECONDS - start))s): $(kubectl top node "$NODE_NAME" --no-headers 2>/dev/null | tr -s ' ')"
-}
-
-# ---- 7. ingress: Traefik, with a default certificate of the cluster's ingress CA -------------
-# The CA is published as the ConfigMap traefik/ingress-ca (and $PKI/ingress-ca.crt), so that a
-# client checks what Traefik serves.
-start_ingress() {
-  new_ca ingress-ca "laravel-ops local ingress CA"
-  new_cert ingress ingress-ca "/CN=*.$INGRESS_DOMAIN" server "DNS:*.$INGRESS_DOMAIN,DNS:$INGRESS_DOMAIN"
-  INGRESS_CERTIFICATE_HASH="$(sha256sum "$PKI/ingress.crt" | cut -c1-16)"
-  apply "$HERE/manifests/traefik.yaml"
-  { kubectl -n traefik create secret tls default-certificate --cert="$PKI/ingress.crt" --key="$PKI/ingress.key" \
-      --dry-run=client -o yaml
-    echo ---
-    kubectl -n traefik create configmap ingress-ca --from-file=ca.crt="$PKI/ingress-ca.crt" --dry-run=client -o yaml
-  } | kubectl apply --server-side --field-manager=laravel-ops-cluster -f - >"$LOGS/apply-ingress-certificate.log" 2>&1 \
-    || { cat "$LOGS/apply-ingress-certificate.log" >&2; die "storing the ingress certificate failed"; }
-  local start=$SECONDS
-  kubectl -n traefik rollout status deployment/traefik --timeout="${TIMEOUT}s" >/dev/null 2>&1 \
-    || { explain_addon traefik app.kubernetes.io/name=traefik; die "Traefik did not become Ready in ${TIMEOUT}s"; }
-  log "Traefik serves https://*.$INGRESS_DOMAIN on $(kubectl -n traefik get service traefik -o jsonpath='{.spec.clusterIP}'):443 (Ready after $((SECONDS - start))s)"
 }
 
 # ---- run -------------------------------------------------------------------------------------

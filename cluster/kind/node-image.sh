@@ -64,7 +64,7 @@ debootstrap_tar() {
 }
 
 # The images every node has preloaded: the control plane, kube-proxy and etcd written here, and
-# cluster/images.sh's (pause, CoreDNS, metrics-server, the Debian test image) and
+# cluster/images.sh's (pause, CoreDNS, metrics-server, Traefik, the Debian test image) and
 # cluster/netpol.sh's (kube-network-policies), and the pod network's agent (netbase + kubectl).
 build_images() {
   local b netbase
@@ -85,7 +85,7 @@ build_images() {
   "$KIND_HERE/../images.sh" build >&2
   "$KIND_HERE/../netpol.sh" image >&2
   local name tar
-  for name in pause coredns metrics-server debian kube-network-policies; do
+  for name in pause coredns metrics-server traefik debian kube-network-policies; do
     tar="$(find "$IMAGES/$name" -maxdepth 1 -name '*.tar' | head -n1)"
     [[ -n "$tar" && -f "$tar.digest" ]] || die "cluster/images.sh wrote no $name image"
     printf '%s %s %s\n' "$(image_ref "$name")" "$tar" "$(cat "$tar.digest")" >>"$WORK/images"
@@ -97,6 +97,7 @@ image_ref() {
     pause) echo "$PAUSE_IMAGE" ;;
     coredns) echo "$COREDNS_IMAGE" ;;
     metrics-server) echo "$METRICS_SERVER_IMAGE" ;;
+    traefik) echo "$TRAEFIK_IMAGE" ;;
     debian) echo "$TEST_IMAGE" ;;
     kube-network-policies) echo "$KUBE_NETWORK_POLICIES_IMAGE" ;;
   esac
@@ -172,7 +173,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-kind-node.XXXXXX")"
 trap 'status_end $?; rm -rf "$WORK"' EXIT
 mkdir -p "$NODE_CACHE"
 start=$SECONDS
-"$KIND_HERE/../build.sh" kubernetes etcd cni coredns metrics-server kubeadm >/dev/null
+"$KIND_HERE/../build.sh" kubernetes etcd cni coredns metrics-server traefik kubeadm >/dev/null
 : >"$WORK/images"
 build_images
 NODE_ROOTFS="$(debootstrap_tar node "${NODE_PACKAGES[@]}")"

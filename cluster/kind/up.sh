@@ -13,12 +13,15 @@
 #      (0600: it carries the registry password) and never kept in the repository.
 #   5. The add-ons: the pod network (cluster/kind/manifests/pod-network.yaml), NetworkPolicy
 #      enforcement (kube-network-policies), CoreDNS and metrics-server (cluster/manifests),
-#      after the kubelets' serving certificates are approved.
+#      after the kubelets' serving certificates are approved, and Traefik with its default
+#      certificate, as on the single-node cluster (common.sh's start_ingress), published on
+#      127.0.0.1:8443 of this machine.
 #
 # Usage: cluster/kind/up.sh [up|down]   (default up; down deletes the cluster and the forwarder)
 # Environment: LARAVEL_OPS_KIND_DIR, the cluster's state: its kind configuration, the nodes'
-# registry mirror, logs and the kubeconfig, admin.kubeconfig (default /var/lib/laravel-ops-kind;
-# apart from cluster/up.sh's, so the two clusters never share a file).
+# registry mirror, the ingress CA (pki/, kept by down), logs and the kubeconfig, admin.kubeconfig
+# (default /var/lib/laravel-ops-kind; apart from cluster/up.sh's, so the two clusters never share
+# a file).
 set -euo pipefail
 
 KIND_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,6 +43,10 @@ KIND_SERVICE_CIDR=10.97.0.0/16
 DNS_SERVICE_IP=10.97.0.10
 REGISTRY_PORT="${LOCAL_REGISTRY##*:}"
 FORWARDER=registry-forwarder
+# Traefik's HTTPS NodePort (as cluster/kind/manifests/traefik-nodeport.yaml sets it), published by
+# the control plane's container on this machine's loopback only.
+INGRESS_NODE_PORT="$(sed -n 's/^ *nodePort: *\([0-9]*\)$/\1/p' "$KIND_HERE/manifests/traefik-nodeport.yaml")"
+INGRESS_HOST_PORT=8443
 
 kind_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; }
 
@@ -87,6 +94,8 @@ nodes:
 $(for role in control-plane worker worker; do
   printf -- '- role: %s\n  image: %s\n  extraMounts:\n  - {hostPath: %s, containerPath: /etc/containerd/certs.d, readOnly: true}\n' \
     "$role" "$node_image" "$STATE/certs.d"
+  [[ $role != control-plane ]] || printf -- '  extraPortMappings:\n  - {containerPort: %s, hostPort: %s, listenAddress: 127.0.0.1}\n' \
+    "$INGRESS_NODE_PORT" "$INGRESS_HOST_PORT"
 done)
 containerdConfigPatches:
 - |-
@@ -149,13 +158,19 @@ up() {
   network
   registry_forwarder
   kind_config
-  if kind_exists && kubectl get --raw /readyz >/dev/null 2>&1; then
+  # A cluster is kept while it answers and was created from the same configuration (node image,
+  # port mappings, kubeadm patches); otherwise it is made again.
+  local config_hash
+  config_hash="$(sha256sum "$STATE/config.yaml" | cut -c1-16)"
+  if kind_exists && kubectl get --raw /readyz >/dev/null 2>&1 \
+      && [[ "$(cat "$STATE/config.created" 2>/dev/null)" == "$config_hash" ]]; then
     log "kind: cluster $KIND_CLUSTER answers"
   else
     kind_exists && "$KIND" delete cluster --name "$KIND_CLUSTER" >&2
     changed "kind: creating cluster $KIND_CLUSTER (one control plane, two workers)"
     "$KIND" create cluster --config "$STATE/config.yaml" --kubeconfig "$KUBECONFIG_ADMIN" >&2 \
       || die "kind create cluster failed"
+    echo "$config_hash" >"$STATE/config.created"
     log "kind: cluster created in $((SECONDS - t))s"
   fi
   apply "$KIND_HERE/manifests/pod-network.yaml"
@@ -168,6 +183,9 @@ up() {
     || die "CoreDNS or metrics-server did not become ready"
   kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout="${TIMEOUT}s" >&2 \
     || die "the metrics API is not available"
+  start_ingress
+  apply "$KIND_HERE/manifests/traefik-nodeport.yaml"
+  log "kind: Traefik answers on https://127.0.0.1:$INGRESS_HOST_PORT (Ingress hosts *.$INGRESS_DOMAIN, CA $PKI/ingress-ca.crt)"
   log "kind: ready in $((SECONDS - t))s ($(kubectl get nodes --no-headers | wc -l) nodes); kubeconfig $KUBECONFIG_ADMIN"
 }
 
@@ -177,7 +195,7 @@ down() {
     "$KIND" delete cluster --name "$KIND_CLUSTER" >&2
   fi
   if is_running "$FORWARDER"; then stop_proc "$FORWARDER"; fi
-  rm -rf "$STATE/config.yaml" "$STATE/certs.d" "$RUN" "$KUBECONFIG_ADMIN"
+  rm -rf "$STATE/config.yaml" "$STATE/config.created" "$STATE/certs.d" "$RUN" "$KUBECONFIG_ADMIN"
 }
 
 "$MODE"

@@ -1,30 +1,22 @@
 """The kind cluster cluster/kind/up.sh brings up (one control plane, two workers, the node image
 built here): its nodes, the pod network between the workers, NetworkPolicy enforced across them,
 an image pulled from the local registry through the nodes' mirror with its credentials, the
-metrics API and Pod Security admission. Needs the cluster up (make test brings it up first)."""
+metrics API, Pod Security admission, and HTTPS through Traefik's Ingress to a pod on the other
+worker. Needs the cluster up (make test brings it up first)."""
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-import pytest
+# kind_helpers first: it puts tests/operator and tests/image on the path
+from kind_helpers import CLUSTER, WORKERS, ingress_get, kube_json, kubectl
+from image_helpers import require_registry  # pylint: disable=wrong-import-order
+from operator_helpers import CACHE, ROOT, run, skip  # pylint: disable=wrong-import-order
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
-import operator_helpers  # noqa: E402
-from operator_helpers import CACHE, ROOT, run, skip  # noqa: E402
-from image_helpers import require_registry  # noqa: E402
-
-KIND_DIR = Path(os.environ.get("LARAVEL_OPS_KIND_DIR") or "/var/lib/laravel-ops-kind")
-KUBECONFIG = KIND_DIR / "admin.kubeconfig"
-CLUSTER = "laravel-ops"
-WORKERS = (f"{CLUSTER}-worker", f"{CLUSTER}-worker2")
 TEST_IMAGE = "laravel-ops.local/debian:bookworm-minbase"
 REGISTRY = "127.0.0.1:5000"
 
@@ -36,35 +28,6 @@ def versions() -> dict:
             key, value = line.split("=", 1)
             pins[key] = value
     return pins
-
-
-def kubectl(*args: str, **options):
-    return operator_helpers.kubectl(*args, kubeconfig=str(KUBECONFIG), **options)
-
-
-def kube_json(*args: str) -> dict:
-    found = operator_helpers.kube_json(*args, kubeconfig=str(KUBECONFIG))
-    assert found is not None, f"kubectl get {' '.join(args)}: not found in the kind cluster"
-    return found
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    if not KUBECONFIG.exists():
-        skip(f"no kind cluster: {KUBECONFIG} is missing (run cluster/kind/up.sh)")
-    if kubectl("get", "--raw", "/readyz", check=False).returncode != 0:
-        skip(f"the kind cluster of {KUBECONFIG} does not answer (run cluster/kind/up.sh)")
-
-
-@pytest.fixture(scope="module")
-def namespace(cluster):
-    name = f"kind-test-{secrets.token_hex(3)}"
-    kubectl("create", "namespace", name)
-    kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")
-    try:
-        yield name
-    finally:
-        kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 def pod(name: str, node: str, command: list[str], image: str = TEST_IMAGE, labels: dict | None = None) -> dict:
@@ -186,3 +149,41 @@ def test_pod_security_admission_refuses_a_root_pod(namespace):
     print(result.stderr.strip())
     assert result.returncode != 0
     assert 'violates PodSecurity "restricted:latest"' in result.stderr
+
+
+def test_https_through_traefik_reaches_a_pod_on_the_other_worker_behind_a_policy_that_admits_only_traefik(namespace):
+    controllers = kube_json("-n", "traefik", "pods", "-l", "app.kubernetes.io/component=ingress-controller")["items"]
+    assert controllers, "no Traefik pod in namespace traefik"
+    traefik_node = controllers[0]["spec"]["nodeName"]
+    web_node = next(w for w in WORKERS if w != traefik_node)
+    host = f"web-{namespace}.localtest.me"
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web"},
+               "spec": {"ingressClassName": "traefik", "rules": [{"host": host, "http": {"paths": [
+                   {"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": "web", "port": {"name": "http"}}}}]}}]}}
+    only_traefik = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "only-traefik"},
+                    "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"],
+                             "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}},
+                                                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}}}]}]}}
+    create(namespace, pod("web", web_node, ["testbox", "serve", "-addr", ":8080"], labels={"app": "web"}),
+           service, ingress, only_traefik)
+    kubectl("-n", namespace, "wait", "--for=condition=Ready", "pod/web", "--timeout=120s")
+    address = kube_json("-n", namespace, "pod", "web")["status"]["podIP"]
+    create(namespace, pod("outsider", traefik_node, ["testbox", "get", "-tries", "3", f"http://{address}:8080/"]))
+
+    # Traefik's NodePort, which the control plane's container publishes on this machine's loopback
+    # (cluster/kind/up.sh): the request goes to a Traefik pod, and from it to the other worker.
+    deadline = time.monotonic() + 60
+    while True:  # until Traefik has read the Ingress
+        status, _, body = ingress_get(host, "/")
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    phase, logs = finished(namespace, "outsider")
+    print(f"https://{host}/ through Traefik on {traefik_node} to a pod on {web_node}: "
+          f"HTTP {status} {body.strip()!r}; "
+          f"a pod of the test namespace on Traefik's node, straight to the pod: {phase}")
+    assert status == 200 and b"hello from web" in body, body
+    assert phase == "Failed" and "hello from web" not in logs, logs

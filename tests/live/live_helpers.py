@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import ssl
 import statistics
 import subprocess
@@ -21,6 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chart"))
 from image_helpers import tree_hash  # noqa: E402  pylint: disable=wrong-import-position
 from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
-    KUBECONFIG, ROOT, kube_json, kubectl, run, tool, wait_for,
+    KUBECONFIG, ROOT, IngressConnection, http_request, ingress_ca_context, kube_json, kubectl, run, tool, wait_for,
 )
 
 NAMESPACE = "laravel-ops-live-test"
@@ -47,13 +47,18 @@ VERSION_B = f"live-{SOURCE}-b"
 DEPLOYMENT = f"{RELEASE}-backend"
 
 
+@cache
+def local_inventory() -> dict:
+    """The local inventory's backend variables, as written (templates unrendered)."""
+    return yaml.safe_load((ROOT / "inventories" / "local" / "group_vars" / "all" / "backend.yml").read_text())
+
+
 def release_inventory(namespace: str, release: str) -> dict:
     """The extra vars of a test release beside the local inventory's: its own namespace and
     release name (its database host and Ingress host follow from them), and CPU requests small
     enough for several releases on the test node, added to the local inventory's chart values
     (extra vars replace a variable whole)."""
-    local = yaml.safe_load((ROOT / "inventories" / "local" / "group_vars" / "all" / "backend.yml").read_text())
-    chart_values = {**local["backend_chart_values"],
+    chart_values = {**local_inventory()["backend_chart_values"],
                     "php": {"resources": {"requests": {"cpu": "50m"}}},
                     "nginx": {"resources": {"requests": {"cpu": "20m"}}}}
     return {"backend_namespace": namespace, "backend_release_name": release, "backend_chart_values": chart_values}
@@ -124,43 +129,19 @@ def ingress_host(namespace: str = NAMESPACE, release: str = RELEASE) -> str:
 @cache
 def _ingress() -> tuple[str, ssl.SSLContext]:
     """Traefik's cluster IP and a client context that trusts only the cluster's ingress CA."""
-    address = kube_json("service", "traefik", "-n", INGRESS_NAMESPACE)["spec"]["clusterIP"]
-    ca = kube_json("configmap", "ingress-ca", "-n", INGRESS_NAMESPACE)["data"]["ca.crt"]
-    return address, ssl.create_default_context(cadata=ca)
+    return (kube_json("service", "traefik", "-n", INGRESS_NAMESPACE)["spec"]["clusterIP"], ingress_ca_context())
 
 
-class _IngressConnection(http.client.HTTPSConnection):
-    """HTTPS to Traefik's address, with the app's host name as SNI, Host and the name checked."""
-
-    def __init__(self, host: str, address: str, context: ssl.SSLContext, timeout: float):
-        super().__init__(host, 443, timeout=timeout, context=context)
-        self.address = address
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
-
-
-def app_get(path: str, *, timeout: float = 10, headers: dict | None = None,
-            host: str | None = None) -> tuple[int, dict, bytes]:
+def app_get(path: str, *, timeout: float = 10, headers: dict | None = None) -> tuple[int, dict, bytes]:
     """One request to the app through the Ingress, on a new connection."""
     address, context = _ingress()
-    return _request(_IngressConnection(host or ingress_host(), address, context, timeout), path, headers)
+    return http_request(IngressConnection(address, 443, ingress_host(), context, timeout), path, headers)
 
 
 def get(host: str, port: int, path: str, *, timeout: float = 10,
         headers: dict | None = None) -> tuple[int, dict, bytes]:
     """One plain HTTP request straight to host:port (a pod), on a new connection."""
-    return _request(http.client.HTTPConnection(host, port, timeout=timeout), path, headers)
-
-
-def _request(connection: http.client.HTTPConnection, path: str, headers: dict | None) -> tuple[int, dict, bytes]:
-    try:
-        connection.request("GET", path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
+    return http_request(http.client.HTTPConnection(host, port, timeout=timeout), path, headers)
 
 
 # nginx serves /metrics on a port of its own (docker/nginx/default.conf); the web port answers 404 there.
@@ -207,11 +188,14 @@ class Load:
     connection, until stop(), `max_seconds` or `max_requests`, whichever comes first. A failure
     is a connection error, a timeout or a status other than 200; each 200 must name its version.
     `pause` seconds between a worker's requests keep the rate down (the php-fpm containers ask
-    for 50m CPU here, so an unpaced load makes the HPA add pods until the node is full)."""
+    for 50m CPU here, so an unpaced load makes the HPA add pods until the node is full).
+    `send(path, timeout=...)` makes one request (by default app_get, this release's Ingress)."""
 
     def __init__(self, path: str = "/", *, workers: int = 4, max_seconds: float = 600,
-                 max_requests: int = 200_000, timeout: float = 10, pause: float = 0.0):
+                 max_requests: int = 200_000, timeout: float = 10, pause: float = 0.0,
+                 send: Callable[..., tuple[int, dict, bytes]] | None = None):
         self.path, self.workers, self.timeout, self.pause = path, workers, timeout, pause
+        self.send = send or app_get
         self.max_seconds, self.max_requests = max_seconds, max_requests
         self.summary = LoadSummary()
         self._lock = threading.Lock()
@@ -246,7 +230,7 @@ class Load:
             started = time.monotonic()
             failure, version = None, None
             try:
-                status, _, body = app_get(self.path, timeout=self.timeout)
+                status, _, body = self.send(self.path, timeout=self.timeout)
                 if status == 200:
                     version = json.loads(body).get("version")
                 else:

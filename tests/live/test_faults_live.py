@@ -41,7 +41,7 @@ import yaml
 from live_helpers import (
     DEPLOYMENT, METRICS_PORT, NAMESPACE, PROD, RELEASE, SOURCE, BackgroundPlaybook, Load, app_get, deployed_images,
     endpoint_ready, finished_phase, get, helm_history, helm_revision, helm_status, inventory_secrets, is_ready,
-    kube_json, lease, other_version, processes_matching, restart_counts, run_playbook, run_testbox,
+    kube_json, lease, local_inventory, other_version, processes_matching, restart_counts, run_playbook, run_testbox,
     served_versions, serving_pods, testbox_pod, web_pods,
 )
 from operator_helpers import KUBECONFIG, ROOT, kubectl, skip, wait_for
@@ -530,7 +530,7 @@ def _unreachable_api(backend, tmp_path) -> dict:
 
 def _unreachable_database(backend, tmp_path) -> dict:
     host = f"no-such-database.{NAMESPACE}.svc.cluster.local"
-    database = {**backend.base_vars["backend_database"], "host": host}
+    database = {**local_inventory()["backend_database"], "host": host}
     return {"extra": {**PROD, "image_tag": other_version(), "backend_migrations_approved": True,
                       # the in-cluster PostgreSQL role would make a server of that name
                       "backend_database_in_cluster": False, "backend_database": database},

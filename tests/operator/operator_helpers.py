@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -53,6 +56,38 @@ def kubectl(*args: str, check: bool = True, timeout: float = 120, input_text: st
             kubeconfig: str = KUBECONFIG):
     return run([tool("kubectl"), "--kubeconfig", kubeconfig, *args], check=check, timeout=timeout,
                input_text=input_text)
+
+
+def http_request(connection: http.client.HTTPConnection, path: str,
+                 headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """GET `path` on `connection`, then closes it: status, headers and body."""
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+class IngressConnection(http.client.HTTPSConnection):
+    """HTTPS to an ingress controller's `address`, with the app's `host` as SNI and Host header,
+    and its certificate checked for that name."""
+
+    def __init__(self, address: str, port: int, host: str, context: ssl.SSLContext, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+
+
+def ingress_ca_context(kubeconfig: str = KUBECONFIG) -> ssl.SSLContext:
+    """A client context that trusts only the cluster's ingress CA (the ConfigMap the cluster's
+    scripts publish beside Traefik)."""
+    ca = kube_json("configmap", "ingress-ca", "-n", "traefik", kubeconfig=kubeconfig)
+    assert ca is not None, "the cluster has no ConfigMap traefik/ingress-ca (cluster/up.sh makes it)"
+    return ssl.create_default_context(cadata=ca["data"]["ca.crt"])
 
 
 def kube_json(*args: str, kubeconfig: str = KUBECONFIG) -> dict | None:
