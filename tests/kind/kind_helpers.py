@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
 import operator_helpers  # noqa: E402  pylint: disable=wrong-import-position
 from operator_helpers import IngressConnection, http_request, ingress_ca_context  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -24,8 +25,12 @@ def kubectl(*args: str, **options):
     return operator_helpers.kubectl(*args, kubeconfig=str(KUBECONFIG), **options)
 
 
+def kube_json_or_none(*args: str) -> dict | None:
+    return operator_helpers.kube_json(*args, kubeconfig=str(KUBECONFIG))
+
+
 def kube_json(*args: str) -> dict:
-    found = operator_helpers.kube_json(*args, kubeconfig=str(KUBECONFIG))
+    found = kube_json_or_none(*args)
     assert found is not None, f"kubectl get {' '.join(args)}: not found in the kind cluster"
     return found
 

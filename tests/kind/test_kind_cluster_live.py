@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-# kind_helpers first: it puts tests/operator and tests/image on the path
+# kind_helpers first: it puts tests/operator, tests/image and tests/live on the path
 from kind_helpers import CLUSTER, WORKERS, ingress_get, kube_json, kubectl
 from image_helpers import require_registry  # pylint: disable=wrong-import-order
 from operator_helpers import CACHE, ROOT, run, skip  # pylint: disable=wrong-import-order
