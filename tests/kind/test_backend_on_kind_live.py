@@ -18,7 +18,7 @@ import pytest
 # kind_helpers first: it puts tests/operator, tests/image and tests/live on the path
 from kind_helpers import KUBECONFIG, WORKERS, ingress_get, kube_json, kube_json_or_none, kubectl
 from image_helpers import require_registry  # pylint: disable=wrong-import-order
-from live_helpers import Load, ingress_host, release_inventory  # pylint: disable=wrong-import-order
+from live_helpers import Load, ingress_host, is_ready, release_inventory  # pylint: disable=wrong-import-order
 from operator_helpers import ROOT, Playbook, skip, wait_for  # pylint: disable=wrong-import-order
 
 # A release of its own, made and removed by each run, so that its pods are scheduled afresh (a
@@ -53,8 +53,7 @@ def backend(cluster, tmp_path_factory):
 
 def _web_pods() -> list[dict]:
     pods = kube_json("-n", NAMESPACE, "pods", "-l", WEB)["items"]
-    return [p for p in pods if not p["metadata"].get("deletionTimestamp")
-            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))]
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp") and is_ready(p)]
 
 
 def _nodes_of(pods: list[dict]) -> dict[str, str]:

@@ -47,10 +47,16 @@ VERSION_B = f"live-{SOURCE}-b"
 DEPLOYMENT = f"{RELEASE}-backend"
 
 
+LOCAL_INVENTORY = ROOT / "inventories" / "local"
+
+
 @cache
 def local_inventory() -> dict:
-    """The local inventory's backend variables, as written (templates unrendered)."""
-    return yaml.safe_load((ROOT / "inventories" / "local" / "group_vars" / "all" / "backend.yml").read_text())
+    """The local inventory's group variables, as written (templates unrendered)."""
+    inventory = {}
+    for path in sorted((LOCAL_INVENTORY / "group_vars").rglob("*.yml")):
+        inventory.update(yaml.safe_load(path.read_text()) or {})
+    return inventory
 
 
 def release_inventory(namespace: str, release: str) -> dict:
@@ -299,7 +305,6 @@ def can_connect_from_backend(host: str, port: int) -> bool:
 
 # The deploy lock of the release (roles/release/tasks/lock.yml): a Lease in its namespace.
 LEASE = f"{RELEASE}-deploy"
-LOCAL_INVENTORY = ROOT / "inventories" / "local"
 
 
 def helm_status() -> dict | None:
@@ -360,9 +365,7 @@ def inventory_secrets(registry_user: str, registry_password: str) -> dict[str, s
     """Every secret a deploy handles, as it could leak: the local inventory's backend_app_key and
     backend_database_password (read from the inventory, and base64 of each, as the Secret holds
     them), the registry password and the Basic authorization it makes."""
-    inventory = {}
-    for path in sorted((LOCAL_INVENTORY / "group_vars").rglob("*.yml")):
-        inventory.update(yaml.safe_load(path.read_text()) or {})
+    inventory = local_inventory()
     secrets = {name: str(inventory[name]) for name in ("backend_app_key", "backend_database_password")}
     secrets["registry password"] = registry_password
     for name in ("backend_app_key", "backend_database_password"):
