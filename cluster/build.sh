@@ -8,7 +8,8 @@
 #
 # Usage: cluster/build.sh [component...]     (default: all)
 #   components: kubernetes etcd cni coredns metrics-server traefik; on demand (not in the default set):
-#   kubeadm (the kind node image, cluster/kind/node-image.sh) and kind (its CLI)
+#   kubeadm and local-path-provisioner (the kind node image, cluster/kind/node-image.sh) and
+#   kind (its CLI)
 # Prints the bin directory on stdout. Environment: LARAVEL_OPS_CACHE, GO (default go on PATH,
 # else /usr/local/go/bin/go).
 set -euo pipefail
@@ -30,12 +31,13 @@ component_key() {
     kubernetes) echo "kubernetes=$KUBERNETES_VERSION staging=$KUBERNETES_STAGING_VERSION $GO_VERSION $GOARCH build=2" ;;
     kubeadm) echo "kubeadm=$KUBERNETES_VERSION staging=$KUBERNETES_STAGING_VERSION $GO_VERSION $GOARCH build=1" ;;
     kind) echo "kind=$KIND_VERSION $GO_VERSION $GOARCH build=1" ;;
+    local-path-provisioner) echo "local-path-provisioner=$LOCAL_PATH_PROVISIONER_VERSION $GO_VERSION $GOARCH build=1" ;;
     etcd) echo "etcd=$ETCD_VERSION $GO_VERSION $GOARCH build=1" ;;
     cni) echo "cni=$CNI_PLUGINS_VERSION $GO_VERSION $GOARCH build=1" ;;
     coredns) echo "coredns=$COREDNS_VERSION $GO_VERSION $GOARCH plugins=${COREDNS_PLUGINS[*]} build=2" ;;
     metrics-server) echo "metrics-server=$METRICS_SERVER_VERSION $GO_VERSION $GOARCH build=1" ;;
     traefik) echo "traefik=$TRAEFIK_VERSION $GO_VERSION $GOARCH build=1" ;;
-    *) die "unknown component: $1 (known: ${ALL_COMPONENTS[*]} kubeadm kind)" ;;
+    *) die "unknown component: $1 (known: ${ALL_COMPONENTS[*]} kubeadm kind local-path-provisioner)" ;;
   esac
 }
 component_bins() {
@@ -43,6 +45,7 @@ component_bins() {
     kubernetes) echo "kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl" ;;
     kubeadm) echo "kubeadm" ;;
     kind) echo "kind" ;;
+    local-path-provisioner) echo "local-path-provisioner" ;;
     etcd) echo "etcd etcdctl" ;;
     cni) echo "bridge host-local loopback portmap" ;;
     coredns) echo "coredns" ;;
@@ -240,12 +243,13 @@ build_traefik() {
   install_bins traefik "$out"
 }
 
-# kind's CLI has no replace directives, so `go install` builds it at its pinned version directly.
-build_kind() {
-  local out="$WORK/kind-out"
+# kind's CLI and local-path-provisioner have no replace directives, so `go install` builds them
+# at their pinned versions directly.
+build_go_install() { # COMPONENT PACKAGE@VERSION
+  local out="$WORK/$1-out"
   mkdir -p "$out"
-  (cd "$WORK" && GOBIN="$out" gorun install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION")
-  install_bins kind "$out"
+  (cd "$WORK" && GOBIN="$out" gorun install -trimpath -ldflags "-s -w" "$2")
+  install_bins "$1" "$out"
 }
 
 components=("$@")
@@ -269,7 +273,8 @@ for c in "${components[@]}"; do
     coredns) build_coredns ;;
     metrics-server) build_metrics_server ;;
     traefik) build_traefik ;;
-    kind) build_kind ;;
+    kind) build_go_install kind "sigs.k8s.io/kind@$KIND_VERSION" ;;
+    local-path-provisioner) build_go_install local-path-provisioner "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION" ;;
   esac
   log "$c: built in $((SECONDS - start))s"
   built=$((built + 1))

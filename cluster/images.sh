@@ -72,42 +72,18 @@ build_rootfs() {
   log "images: rootfs $ROOTFS_TAR ready in $((SECONDS - start))s"
 }
 
-PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
-GROUP=$'root:x:0:\nnonroot:x:65532:\nnobody:x:65534:\n'
-
 # image_tar NAME REF KEY ociimage-args...: $IMAGES/NAME/KEY.tar, listed for the import.
 image_tar() { oci_image "$WORK/list" "$IMAGES" "$@"; }
 
-ca_args() {
-  local ca=/etc/ssl/certs/ca-certificates.crt
-  [[ -f "$ca" ]] && echo "--file=$ca:/etc/ssl/certs/ca-certificates.crt:0644"
-  return 0
-}
-
-# static_image NAME REF BINARY PORT...: one static binary run as nonroot, with /etc/passwd,
-# /etc/group, /tmp and the host's CA certificates.
-static_image() {
-  local name="$1" ref="$2" binary="$BIN/$3" port expose=()
-  shift 3
-  [[ -x "$binary" ]] || die "$binary is missing: run cluster/build.sh first"
-  for port in "$@"; do expose+=(--expose "$port"); done
-  local ca; ca="$(ca_args)"
-  image_tar "$name" "$ref" "$(hash_of "$binary" <(echo "$ref"; printf %s "$PASSWD$GROUP") ${ca:+/etc/ssl/certs/ca-certificates.crt})" \
-    --file "$binary:/${binary##*/}:0755" --text "/etc/passwd:0644:$PASSWD" --text "/etc/group:0644:$GROUP" \
-    --dir "$WORK/tmp:/tmp:1777" ${ca:+"$ca"} \
-    --entrypoint "[\"/${binary##*/}\"]" --user 65532:65532 "${expose[@]}"
-}
-
 build_images() {
   build_tools
-  mkdir -p "$WORK/tmp"
 
   image_tar pause "$PAUSE_IMAGE" "$(hash_of "$TOOLS/pause" <(echo "$PAUSE_IMAGE"))" \
     --file "$TOOLS/pause:/pause:0755" --entrypoint '["/pause"]' --user 65535:65535
 
-  static_image coredns "$COREDNS_IMAGE" coredns 53/udp 53/tcp 9153/tcp
-  static_image metrics-server "$METRICS_SERVER_IMAGE" metrics-server 10250/tcp
-  static_image traefik "$TRAEFIK_IMAGE" traefik 8000/tcp 8443/tcp 9000/tcp
+  static_image "$WORK/list" "$IMAGES" coredns "$COREDNS_IMAGE" "$BIN/coredns" 53/udp 53/tcp 9153/tcp
+  static_image "$WORK/list" "$IMAGES" metrics-server "$METRICS_SERVER_IMAGE" "$BIN/metrics-server" 10250/tcp
+  static_image "$WORK/list" "$IMAGES" traefik "$TRAEFIK_IMAGE" "$BIN/traefik" 8000/tcp 8443/tcp 9000/tcp
 
   build_rootfs
   image_tar debian "$TEST_IMAGE" "$(hash_of "$ROOTFS_TAR" "$TOOLS/testbox" <(echo "$TEST_IMAGE"))" \

@@ -4,7 +4,9 @@
 #   - a Debian rootfs with systemd, containerd and runc (debootstrap, cached by package list);
 #   - kubeadm, kubelet and kubectl in /usr/bin, the CNI plugins in /opt/cni/bin;
 #   - the files of cluster/kind/node (entrypoint, containerd configuration, units);
-#   - /kind/version, the one line kind reads to pick its kubeadm configuration;
+#   - /kind/version, the one line kind reads to pick its kubeadm configuration, and
+#     /kind/manifests/default-storage.yaml, the default StorageClass kind applies
+#     (cluster/kind/manifests/default-storage.yaml);
 #   - every image the nodes run preloaded into containerd's k8s.io namespace (not unpacked: the
 #     runtime unpacks an image the first time a container uses it).
 # The image is imported into the Docker engine as laravel-ops.local/kind-node:<version>-<key>,
@@ -65,7 +67,8 @@ debootstrap_tar() {
 
 # The images every node has preloaded: the control plane, kube-proxy and etcd written here, and
 # cluster/images.sh's (pause, CoreDNS, metrics-server, Traefik, the Debian test image) and
-# cluster/netpol.sh's (kube-network-policies), and the pod network's agent (netbase + kubectl).
+# cluster/netpol.sh's (kube-network-policies), the pod network's agent (netbase + kubectl) and
+# local-path-provisioner.
 build_images() {
   local b netbase
   for b in "${CONTROL_PLANE[@]}" etcd; do
@@ -82,6 +85,7 @@ build_images() {
     "$(hash_of "$netbase" "$BIN/kubectl")" \
     --layer-tar "$netbase" --file "$BIN/kubectl:/usr/local/bin/kubectl:0755" \
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  static_image "$WORK/images" "$IMAGES" local-path-provisioner "$LOCAL_PATH_PROVISIONER_IMAGE" "$BIN/local-path-provisioner"
   "$KIND_HERE/../images.sh" build >&2
   "$KIND_HERE/../netpol.sh" image >&2
   local name tar
@@ -141,9 +145,10 @@ assemble() {
   install -m 0644 -t "$root/etc/systemd/system" "$KIND_HERE/node/containerd.service" \
     "$KIND_HERE/node/kubelet.service" "$KIND_HERE/node/kubelet.slice"
   for b in kubeadm kubelet kubectl; do install -m 0755 "$BIN/$b" "$root/usr/bin/$b"; done
-  mkdir -p "$root/opt/cni/bin" "$root/etc/cni/net.d" "$root/etc/kubernetes/manifests" "$root/kind"
+  mkdir -p "$root/opt/cni/bin" "$root/etc/cni/net.d" "$root/etc/kubernetes/manifests" "$root/kind/manifests"
   for b in bridge host-local loopback portmap; do install -m 0755 "$BIN/$b" "$root/opt/cni/bin/$b"; done
   echo "$KUBERNETES_VERSION" >"$root/kind/version"
+  install -m 0644 "$WORK/default-storage.yaml" "$root/kind/manifests/default-storage.yaml"
   # What a container needs from systemd: the runtime and the kubelet, journald without the
   # kernel's ring buffer, and none of the units that manage hardware, consoles or the kernel.
   local wants="$root/etc/systemd/system/multi-user.target.wants" unit
@@ -173,13 +178,15 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-kind-node.XXXXXX")"
 trap 'status_end $?; rm -rf "$WORK"' EXIT
 mkdir -p "$NODE_CACHE"
 start=$SECONDS
-"$KIND_HERE/../build.sh" kubernetes etcd cni coredns metrics-server traefik kubeadm >/dev/null
+"$KIND_HERE/../build.sh" kubernetes etcd cni coredns metrics-server traefik kubeadm local-path-provisioner >/dev/null
 : >"$WORK/images"
 build_images
+render "$KIND_HERE/manifests/default-storage.yaml" >"$WORK/default-storage.yaml"
 NODE_ROOTFS="$(debootstrap_tar node "${NODE_PACKAGES[@]}")"
 key="$( { sha256sum "$NODE_ROOTFS" | cut -d' ' -f1
   for b in kubeadm kubelet kubectl bridge host-local loopback portmap; do sha256sum "$BIN/$b" | cut -d' ' -f1; done
   cut -d' ' -f1,3 "$WORK/images"
+  sha256sum "$WORK/default-storage.yaml" | cut -d' ' -f1
   (cd "$KIND_HERE/node" && find . -type f | sort | xargs sha256sum)
 } | sha256sum | cut -c1-12)"
 ref="laravel-ops.local/kind-node:$KUBERNETES_VERSION-$key"
