@@ -34,6 +34,9 @@ case "$MODE" in up|down) ;; *) die "usage: $0 [up|down]" ;; esac
 
 KIND="$BIN/kind"
 KIND_CLUSTER=laravel-ops
+# The API server's host name on the kind network (the control plane's container, a name of its
+# certificate), which the pod network agent talks to (render fills it into pod-network.yaml).
+API_SERVER_HOST="$KIND_CLUSTER-control-plane"
 KIND_NETWORK=kind
 KIND_SUBNET=172.30.0.0/24
 KIND_GATEWAY=172.30.0.1
