@@ -6,19 +6,27 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
 import operator_helpers  # noqa: E402  pylint: disable=wrong-import-position
-from operator_helpers import IngressConnection, http_request, ingress_ca_context  # noqa: E402  pylint: disable=wrong-import-position
+# live_helpers before image_helpers: it puts tests/image on the path
+from live_helpers import is_ready, release_inventory  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
+from image_helpers import require_registry  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
+from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
+    ROOT, IngressConnection, Playbook, http_request, ingress_ca_context, run, skip, wait_for)
 
 KIND_DIR = Path(os.environ.get("LARAVEL_OPS_KIND_DIR") or "/var/lib/laravel-ops-kind")
 KUBECONFIG = KIND_DIR / "admin.kubeconfig"
 CLUSTER = "laravel-ops"
 WORKERS = (f"{CLUSTER}-worker", f"{CLUSTER}-worker2")
 INGRESS_PORT = 8443  # cluster/kind/up.sh publishes Traefik's HTTPS NodePort there, on loopback
+# The kind cluster's default StorageClass (cluster/kind/manifests/default-storage.yaml).
+STORAGE_CLASS = "standard"
 
 
 def kubectl(*args: str, **options):
@@ -44,3 +52,55 @@ def ingress_get(host: str, path: str, *, timeout: float = 10) -> tuple[int, dict
     """One HTTPS request for `host` to Traefik's published entry point, on a new connection,
     the certificate checked against the kind cluster's ingress CA."""
     return http_request(IngressConnection("127.0.0.1", INGRESS_PORT, host, _ingress_context(), timeout), path)
+
+
+def ready_pods(namespace: str, selector: str) -> list[dict]:
+    """The pods the selector picks in `namespace` that are Ready and not stopping."""
+    pods = kube_json("-n", namespace, "pods", "-l", selector)["items"]
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp") and is_ready(p)]
+
+
+def nodes_of(pods: list[dict]) -> dict[str, str]:
+    return {p["metadata"]["name"]: p["spec"].get("nodeName", "") for p in pods}
+
+
+def spread_over_the_workers(namespace: str, selector: str) -> list[dict]:
+    """The selector's ready pods, once they run on both workers (fails after 180 s)."""
+    return wait_for(f"ready pods ({selector}) on both workers",
+                    lambda: (ready := ready_pods(namespace, selector)) and set(nodes_of(ready).values()) >= set(WORKERS)
+                    and ready, timeout=180, interval=3)
+
+
+def running_pods_on(node: str) -> list[str]:
+    """namespace/name of the running pods on `node` that a drain moves (DaemonSet pods stay)."""
+    pods = kube_json("pods", "--all-namespaces", "--field-selector", f"spec.nodeName={node},status.phase=Running")
+    return sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in pods["items"]
+                  if not any(o["kind"] == "DaemonSet" for o in p["metadata"].get("ownerReferences", [])))
+
+
+def deployed_release(tmp: Path, namespace: str, release: str, chart_values: dict | None = None) -> Iterator[Playbook]:
+    """deploy.yml with the local inventory onto the kind cluster, as a release of its own in
+    `namespace` (made and removed by each run, so that its pods are scheduled afresh); yields the
+    playbook. As `make deploy` has it: the Prometheus Operator's test chart and images
+    (scripts/operator-chart.sh, pushed to the local registry, which the nodes pull from) and
+    VictoriaLogs, the store of the log pipeline. PgBouncer runs two pods, so that its disruption
+    budget lets a drain move one; PostgreSQL keeps its data on a volume of the default
+    StorageClass. `chart_values` are added to the release's chart values."""
+    user, password = require_registry()
+    if kube_json_or_none("namespace", namespace) is not None:
+        skip(f"namespace {namespace} exists already in the kind cluster (left by an earlier run? delete it first)")
+    run(["bash", str(ROOT / "scripts" / "operator-chart.sh"), "all"], timeout=3600)
+    kubectl("apply", "-f", str(ROOT / "tests" / "fixtures" / "victorialogs" / "victorialogs.yaml"))
+    kubectl("-n", "victorialogs", "rollout", "status", "deployment/victorialogs", "--timeout=180s", timeout=200)
+    release_vars = release_inventory(namespace, release)
+    base = {**release_vars, "postgresql_storage_class": STORAGE_CLASS,
+            "backend_chart_values": {**release_vars["backend_chart_values"], "pgbouncer": {"replicaCount": 2},
+                                     **(chart_values or {})}}
+    deploy = Playbook(tmp, base, user, password, playbook=ROOT / "deploy.yml")
+    started = time.monotonic()
+    try:
+        deploy(env={"K8S_AUTH_KUBECONFIG": str(KUBECONFIG)})
+        print(f"deploy.yml onto the kind cluster ({namespace}): {time.monotonic() - started:.0f}s")
+        yield deploy
+    finally:
+        kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=true", check=False, timeout=300)

@@ -173,7 +173,7 @@ def psql(sql: str) -> str:
 class LoadSummary:
     sent: int = 0
     failed: int = 0
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # the first ten, each after its start time in the load
     versions: Counter = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
@@ -248,7 +248,7 @@ class Load:
                 if failure:
                     self.summary.failed += 1
                     if len(self.summary.failures) < 10:
-                        self.summary.failures.append(failure)
+                        self.summary.failures.append(f"{started - self._started:.1f}s: {failure}")
                 else:
                     self.summary.latencies_ms.append(elapsed_ms)
                     self.summary.versions[version] += 1
