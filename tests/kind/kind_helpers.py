@@ -71,11 +71,27 @@ def spread_over_the_workers(namespace: str, selector: str) -> list[dict]:
                     and ready, timeout=180, interval=3)
 
 
+def postgresql_and_other_worker(namespace: str) -> tuple[str, str]:
+    """The node of the release's PostgreSQL, whose volume lives there, and the other worker: the
+    one a test may drain or lose without taking the database with it."""
+    database_node = kube_json("-n", namespace, "pod", "postgresql-0")["spec"]["nodeName"]
+    return database_node, next(w for w in WORKERS if w != database_node)
+
+
 def running_pods_on(node: str) -> list[str]:
     """namespace/name of the running pods on `node` that a drain moves (DaemonSet pods stay)."""
     pods = kube_json("pods", "--all-namespaces", "--field-selector", f"spec.nodeName={node},status.phase=Running")
     return sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in pods["items"]
                   if not any(o["kind"] == "DaemonSet" for o in p["metadata"].get("ownerReferences", [])))
+
+
+@cache
+def _monitoring_and_log_store() -> None:
+    """Once per run: the Prometheus Operator's chart and images in the local registry, and
+    VictoriaLogs in the cluster."""
+    run(["bash", str(ROOT / "scripts" / "operator-chart.sh"), "all"], timeout=3600)
+    kubectl("apply", "-f", str(ROOT / "tests" / "fixtures" / "victorialogs" / "victorialogs.yaml"))
+    kubectl("-n", "victorialogs", "rollout", "status", "deployment/victorialogs", "--timeout=180s", timeout=200)
 
 
 def deployed_release(tmp: Path, namespace: str, release: str, chart_values: dict | None = None) -> Iterator[Playbook]:
@@ -89,9 +105,7 @@ def deployed_release(tmp: Path, namespace: str, release: str, chart_values: dict
     user, password = require_registry()
     if kube_json_or_none("namespace", namespace) is not None:
         skip(f"namespace {namespace} exists already in the kind cluster (left by an earlier run? delete it first)")
-    run(["bash", str(ROOT / "scripts" / "operator-chart.sh"), "all"], timeout=3600)
-    kubectl("apply", "-f", str(ROOT / "tests" / "fixtures" / "victorialogs" / "victorialogs.yaml"))
-    kubectl("-n", "victorialogs", "rollout", "status", "deployment/victorialogs", "--timeout=180s", timeout=200)
+    _monitoring_and_log_store()
     release_vars = release_inventory(namespace, release)
     base = {**release_vars, "postgresql_storage_class": STORAGE_CLASS,
             "backend_chart_values": {**release_vars["backend_chart_values"], "pgbouncer": {"replicaCount": 2},

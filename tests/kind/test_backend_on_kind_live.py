@@ -14,8 +14,8 @@ import time
 import pytest
 
 # kind_helpers first: it puts tests/operator, tests/image and tests/live on the path
-from kind_helpers import (STORAGE_CLASS, WORKERS, deployed_release, ingress_get, kube_json,
-                          kubectl, nodes_of, ready_pods, running_pods_on, spread_over_the_workers)
+from kind_helpers import (STORAGE_CLASS, deployed_release, ingress_get, kube_json, kubectl, nodes_of,
+                          postgresql_and_other_worker, ready_pods, running_pods_on, spread_over_the_workers)
 from live_helpers import Load, ingress_host, is_ready  # pylint: disable=wrong-import-order
 from operator_helpers import wait_for  # pylint: disable=wrong-import-order
 
@@ -46,8 +46,7 @@ def test_the_web_pods_run_on_both_workers_and_answer_through_the_ingress(backend
 
 
 def test_a_worker_drained_under_load_loses_no_request(backend):
-    database_node = kube_json("-n", NAMESPACE, "pod", "postgresql-0")["spec"]["nodeName"]
-    drained = next(w for w in WORKERS if w != database_node)
+    database_node, drained = postgresql_and_other_worker(NAMESPACE)
     moved = running_pods_on(drained)
     assert any(p["spec"]["nodeName"] == drained for p in _web_pods()), f"no web pod on {drained}: {moved}"
     try:

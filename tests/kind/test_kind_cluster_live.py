@@ -15,6 +15,7 @@ import time
 # kind_helpers first: it puts tests/operator, tests/image and tests/live on the path
 from kind_helpers import CLUSTER, WORKERS, ingress_get, kube_json, kubectl
 from image_helpers import require_registry  # pylint: disable=wrong-import-order
+from live_helpers import is_ready  # pylint: disable=wrong-import-order
 from operator_helpers import CACHE, ROOT, run, skip  # pylint: disable=wrong-import-order
 
 TEST_IMAGE = "laravel-ops.local/debian:bookworm-minbase"
@@ -74,7 +75,7 @@ def test_three_nodes_of_the_pinned_kubernetes(cluster):
         info = node["status"]["nodeInfo"]
         assert info["kubeletVersion"] == pins["KUBERNETES_VERSION"]
         assert info["containerRuntimeVersion"].startswith("containerd://")
-        assert any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"]), node["metadata"]["name"]
+        assert is_ready(node), node["metadata"]["name"]
     control_plane = next(n for n in nodes if n["metadata"]["name"].endswith("control-plane"))
     assert any(t["key"] == "node-role.kubernetes.io/control-plane" for t in control_plane["spec"].get("taints", []))
 

@@ -24,8 +24,8 @@ import time
 import pytest
 
 # kind_helpers first: it puts tests/operator, tests/image and tests/live on the path
-from kind_helpers import (WORKERS, deployed_release, ingress_get, kube_json, kubectl, nodes_of, ready_pods,
-                          spread_over_the_workers)
+from kind_helpers import (WORKERS, deployed_release, ingress_get, kube_json, kubectl, nodes_of,
+                          postgresql_and_other_worker, ready_pods, spread_over_the_workers)
 from live_helpers import Load, ingress_host, is_ready  # pylint: disable=wrong-import-order
 from operator_helpers import skip, wait_for  # pylint: disable=wrong-import-order
 
@@ -59,8 +59,7 @@ def _docker(*args: str) -> None:
 
 
 def _node_ready(name: str) -> bool:
-    conditions = kube_json("node", name)["status"]["conditions"]
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    return is_ready(kube_json("node", name))
 
 
 def _pods_on(node: str) -> list[dict]:
@@ -92,8 +91,7 @@ def _spread_ingress() -> None:
 def test_a_lost_worker_s_pods_move_and_the_app_keeps_answering(backend):
     _spread_ingress()
     spread_over_the_workers(NAMESPACE, SELECTORS["web"])
-    database_node = kube_json("-n", NAMESPACE, "pod", "postgresql-0")["spec"]["nodeName"]
-    lost = next(w for w in WORKERS if w != database_node)
+    database_node, lost = postgresql_and_other_worker(NAMESPACE)
     before = {component: ready_pods(NAMESPACE, selector) for component, selector in SELECTORS.items()}
     on_lost = sorted(name for pods in before.values() for name, node in nodes_of(pods).items() if node == lost)
     assert on_lost, f"no web or PgBouncer pod on {lost}: {[nodes_of(pods) for pods in before.values()]}"

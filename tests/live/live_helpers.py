@@ -98,8 +98,9 @@ def web_pods(*, include_terminating: bool = False) -> list[dict]:
     return [p for p in items if include_terminating or not p["metadata"].get("deletionTimestamp")]
 
 
-def is_ready(pod: dict) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+def is_ready(obj: dict) -> bool:
+    """Its Ready condition is True: a pod's, or a node's."""
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in obj["status"].get("conditions", []))
 
 
 def serving_pods() -> list[dict]:
