@@ -22,6 +22,8 @@ RUN_TESTS=0
 
 log() { printf '[build-tools] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib/go.sh
+source "$ROOT/scripts/lib/go.sh"
 
 for arg in "$@"; do
   case "$arg" in
@@ -31,30 +33,19 @@ for arg in "$@"; do
   esac
 done
 
-GO="${GO:-}"
-if [[ -z "$GO" ]]; then
-  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
-  else die "no Go toolchain found (set GO=/path/to/go; Go >= 1.26 is needed)"
-  fi
-fi
+go_env
 
 [[ -f "$SRC/go.mod" && -f "$SRC/go.sum" ]] || die "$SRC/go.mod or go.sum is missing"
 
-export GOMODCACHE="$CACHE/go/mod"
-export GOCACHE="$CACHE/go/build"
-export GOTOOLCHAIN=local        # never fetch another toolchain; go.mod asks for 1.26
-export GOFLAGS="-mod=readonly -modcacherw -buildvcs=false"
-export CGO_ENABLED=0
+export GOFLAGS="$GOFLAGS -mod=readonly"
 mkdir -p "$GOMODCACHE" "$GOCACHE" "$ROOT/.tools/bin"
 
-go_version="$("$GO" env GOVERSION)" || die "$GO does not run"
 psa_version="$(awk '$1 == "k8s.io/pod-security-admission" { print $2; exit }' "$SRC/go.mod")"
 [[ -n "$psa_version" ]] || die "k8s.io/pod-security-admission is not pinned in $SRC/go.mod"
 src_hash="$(
   cd "$SRC"
   {
-    echo "$go_version"
+    echo "$GO_VERSION"
     cat go.mod go.sum
     for f in *.go; do
       [[ "$f" == *_test.go ]] && continue
@@ -71,7 +62,7 @@ tool() {
   if [[ -x "$dir/$name" && -f "$dir/.complete" ]]; then
     log "$name $key is up to date ($dir/$name)"
   else
-    log "building $name $key with $go_version"
+    log "building $name $key with $GO_VERSION"
     rm -rf "$dir"
     mkdir -p "$dir"
     "$@" "$dir/$name"
@@ -100,4 +91,4 @@ if [[ "$RUN_TESTS" == 1 ]]; then
   log "running go test for tools/psa-check"
   (cd "$SRC" && "$GO" test -count=1 ./...)
 fi
-tool promtool "$PROMTOOL_VERSION-$go_version" build_promtool
+tool promtool "$PROMTOOL_VERSION-$GO_VERSION" build_promtool

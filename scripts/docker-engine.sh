@@ -54,6 +54,8 @@ log() { printf '[docker-engine] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 # shellcheck source=scripts/lib/status.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/status.sh"
+# shellcheck source=scripts/lib/go.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
 elapsed() { printf '%ss' $((SECONDS - $1)); }
 
 [[ $EUID -eq 0 ]] || die "run as root (installs docker.io, starts containerd and dockerd)"
@@ -182,31 +184,21 @@ stop_other_engine() {
 }
 
 # ---- 4. the engine and buildx ------------------------------------------------------------------
-find_go() {
-  if [[ -n "${GO:-}" ]]; then echo "$GO"
-  elif command -v go >/dev/null 2>&1; then command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then echo /usr/local/go/bin/go
-  else die "buildx $BUILDX_VERSION is not built yet and no Go toolchain was found (set GO=)"
-  fi
-}
-
-go_cache_env() { env GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -modcacherw" "$@"; }
-
 install_engine() {
   if [[ -x "$ENGINE_DIR/dockerd" && -f "$ENGINE_DIR/.complete" ]]; then return; fi
-  local go src version="${DOCKER_ENGINE_VERSION#v}" t=$SECONDS
-  go="$(find_go)"
-  log "building the engine $DOCKER_ENGINE_VERSION with $("$go" env GOVERSION) (dockerd and docker-proxy, a few minutes)"
+  local src version="${DOCKER_ENGINE_VERSION#v}" t=$SECONDS
+  go_env
+  log "building the engine $DOCKER_ENGINE_VERSION with $GO_VERSION (dockerd and docker-proxy, a few minutes)"
   rm -rf "$ENGINE_DIR"; mkdir -p "$ENGINE_DIR"
   src="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-engine.XXXXXX")"
   (
     set -e
-    dir="$(cd "$src" && go_cache_env "$go" mod download -json "github.com/docker/docker@$DOCKER_ENGINE_VERSION+incompatible" \
+    dir="$(cd "$src" && "$GO" mod download -json "github.com/docker/docker@$DOCKER_ENGINE_VERSION+incompatible" \
       | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
     cp -r "$dir/." "$src/engine" && chmod -R u+w "$src/engine" && cd "$src/engine"
     cp vendor.mod go.mod && cp vendor.sum go.sum && rm -rf vendor
     # netgo/osusergo: static without cgo; btrfs' graphdriver needs cgo and is not used here.
-    go_cache_env GOFLAGS="-buildvcs=false -modcacherw -mod=mod" "$go" build -trimpath \
+    GOFLAGS="$GOFLAGS -mod=mod" "$GO" build -trimpath \
       -tags "netgo osusergo exclude_graphdriver_btrfs" \
       -ldflags "-s -w -X github.com/docker/docker/dockerversion.Version=$version -X github.com/docker/docker/dockerversion.GitCommit=$DOCKER_ENGINE_VERSION" \
       -o "$ENGINE_DIR/" ./cmd/dockerd ./cmd/docker-proxy
@@ -217,13 +209,12 @@ install_engine() {
 }
 
 install_buildx() {
-  local dir="$CACHE/buildx-$BUILDX_VERSION" go t=$SECONDS
+  local dir="$CACHE/buildx-$BUILDX_VERSION" t=$SECONDS
   if [[ ! -x "$dir/docker-buildx" || ! -f "$dir/.complete" ]]; then
-    go="$(find_go)"
-    log "building buildx $BUILDX_VERSION with $("$go" env GOVERSION) (go install, a few minutes)"
+    go_env
+    log "building buildx $BUILDX_VERSION with $GO_VERSION (go install, a few minutes)"
     rm -rf "$dir"; mkdir -p "$dir/bin"
-    # Same module and build caches as the project's other Go builds.
-    if ! go_cache_env GOBIN="$dir/bin" "$go" install -trimpath \
+    if ! GOBIN="$dir/bin" "$GO" install -trimpath \
         -ldflags "-s -w -X github.com/docker/buildx/version.Version=$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
         "github.com/docker/buildx/cmd/buildx@$BUILDX_VERSION" >"$dir/build.log" 2>&1; then
       tail -n 30 "$dir/build.log" >&2

@@ -105,13 +105,9 @@ EOF
 fi
 # shellcheck source=scripts/lib/status.sh
 source "$HERE/scripts/lib/status.sh"
+# shellcheck source=scripts/lib/go.sh
+source "$HERE/scripts/lib/go.sh"
 
-GO="${GO:-}"
-if [[ -z "$GO" ]]; then
-  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
-  fi
-fi
 HELM="${HELM:-}"
 if [[ -z "$HELM" ]]; then
   if [[ -x "$HERE/.tools/bin/helm" ]]; then HELM="$HERE/.tools/bin/helm"
@@ -119,9 +115,9 @@ if [[ -z "$HELM" ]]; then
   fi
 fi
 
-export GOMODCACHE="${GOMODCACHE:-$CACHE/go/mod}" GOCACHE="${GOCACHE:-$CACHE/go/build}"
+go_env
 # GOWORK=off: the prometheus module zip carries a go.work naming directories it leaves out.
-export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw" CGO_ENABLED=0 GOWORK=off
+export GOWORK=off
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-operator-chart.XXXXXX")"
 trap 'status_end $?; rm -rf "$WORK"' EXIT
@@ -132,7 +128,6 @@ started=$SECONDS
 # ---- build -------------------------------------------------------------------------------------
 SRC=""
 module_dirs() {
-  [[ -n "$GO" ]] || die "no Go toolchain found (set GO=/path/to/go)"
   local json
   json="$("$GO" mod download -json "$MODULE@$OPERATOR_VERSION" "$MODULE/pkg/apis/monitoring@$OPERATOR_VERSION" \
     "$MODULE/pkg/client@$OPERATOR_VERSION")" || {
@@ -146,7 +141,7 @@ module_dirs() {
 build() {
   local key bin="$OUT/bin"
   module_dirs
-  key="$("$GO" env GOVERSION)"
+  key="$GO_VERSION"
   if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$key" ]]; then
     log "build: operator $OPERATOR_VERSION already built ($bin, $key)"
     return
@@ -186,7 +181,7 @@ go_build() {
     return
   fi
   "$@"
-  log "build: $name $version with $("$GO" env GOVERSION) (cold builds take minutes)"
+  log "build: $name $version with $GO_VERSION (cold builds take minutes)"
   rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
   (cd "$SRC_DIR" && nice "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" "$package") \
     || die "go build of $name failed"
@@ -199,7 +194,6 @@ go_build() {
 # function prepare_NAME exists, to a copy of it that the function prepared.
 module_source() {
   local module="$1" version="$2" name="${3:-}"
-  [[ -n "$GO" ]] || die "no Go toolchain found (set GO=/path/to/go)"
   SRC_DIR="$("$GO" mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
   [[ -d "$SRC_DIR" ]] || die "go mod download $module@$version failed"
   # otherwise built in place: the module cache is made writable (-modcacherw) and nothing is
@@ -221,7 +215,7 @@ build_server() {
   local common=github.com/prometheus/common/version
   local ldflags="-s -w -X $common.Version=${version#v} -X $common.Revision=$module_version"
   ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
-  go_build "$name" "$version" "./cmd/$name" "$ldflags" "$("$GO" env GOVERSION)" \
+  go_build "$name" "$version" "./cmd/$name" "$ldflags" "$GO_VERSION" \
     module_source "$module" "$module_version" "$name"
 }
 
@@ -238,8 +232,7 @@ prepare_alertmanager() {
 # The log pipeline the local inventory ships to: VictoriaLogs, and the collector distribution of
 # tests/fixtures/otelcol (its go.sum pins every module).
 build_log_pipeline() {
-  local key
-  key="$("$GO" env GOVERSION)"
+  local key="$GO_VERSION"
   go_build victoria-logs "$VICTORIALOGS_VERSION" ./app/victoria-logs \
     "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$VICTORIALOGS_VERSION" "$key" \
     module_source github.com/VictoriaMetrics/VictoriaLogs "$VICTORIALOGS_VERSION"

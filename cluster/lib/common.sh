@@ -18,31 +18,8 @@ die() { log "error: $*"; exit 1; }
 # shellcheck source=scripts/lib/status.sh
 source "$CLUSTER_HERE/../scripts/lib/status.sh"
 
-# find_go: sets GO to the Go toolchain ($GO, go on PATH, or /usr/local/go/bin/go).
-find_go() {
-  GO="${GO:-}"
-  if [[ -z "$GO" ]]; then
-    if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
-    elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
-    else die "no Go toolchain found (set GO=/path/to/go; Go >= 1.26 is needed)"
-    fi
-  fi
-}
-
-# go_env: find_go, then the environment every Go build of the cluster runs in: module and build
-# caches in $CACHE keyed by nothing but content, the local toolchain only, static linux binaries.
-# Sets GO_VERSION and GOARCH too.
-go_env() {
-  find_go
-  export GOMODCACHE="$CACHE/go/mod"
-  export GOCACHE="$CACHE/go/build"
-  export GOTOOLCHAIN=local          # never download another toolchain
-  export GOFLAGS="-modcacherw -buildvcs=false"
-  export CGO_ENABLED=0
-  export GOOS=linux
-  GOARCH="$("$GO" env GOARCH)"; export GOARCH
-  GO_VERSION="$("$GO" env GOVERSION)" || die "$GO does not run"
-}
+# shellcheck source=scripts/lib/go.sh
+source "$CLUSTER_HERE/../scripts/lib/go.sh"
 
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 BIN="$CACHE/k8s-$KUBERNETES_VERSION/bin"
