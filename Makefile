@@ -1,5 +1,5 @@
 # The two commands a new machine needs:
-#   make deploy   bring up the local cluster (when no other is configured) and deploy the example app
+#   make deploy   bring up the local kind cluster (when no other is configured) and deploy the example app
 #   make test     every static, unit, chart and integration check
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -7,14 +7,14 @@ ENV ?= local
 SCENARIO ?= default
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.tools/venv/bin:$(PATH)
 
-.PHONY: help setup test deploy render molecule kind kind-down
+.PHONY: help setup test deploy down render molecule
 
 help:
-	@echo "make deploy [ENV=local]  deploy the backend (local: onto the project's own cluster)"
+	@echo "make deploy [ENV=local]  deploy the backend (local: onto the project's own kind cluster)"
 	@echo "make test                run every check (what CI runs)"
 	@echo "make render ENV=prod     write rendered/values-prod.yaml for plain helm users"
-	@echo "make molecule [SCENARIO=default]  Molecule against the local cluster (kind: SCENARIO=kind)"
-	@echo "make kind / make kind-down  a three-node kind cluster from the node image built here"
+	@echo "make molecule [SCENARIO=default]  Molecule against the local cluster (kind's published node image: SCENARIO=kind)"
+	@echo "make down                delete the local cluster and stop the local registry"
 
 setup:
 	@bash scripts/setup.sh
@@ -31,8 +31,5 @@ molecule: setup
 render: setup
 	ansible-playbook playbooks/render.yml -i inventories/$(ENV)
 
-kind: setup
-	@bash cluster/kind/up.sh >/dev/null
-
-kind-down:
-	@bash cluster/kind/up.sh down >/dev/null
+down: setup
+	ansible-playbook playbooks/cluster.yml -e local_cluster_state=absent

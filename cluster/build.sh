@@ -7,9 +7,8 @@
 # written last, after the binaries were moved into place.
 #
 # Usage: cluster/build.sh [component...]     (default: all)
-#   components: kubernetes etcd cni coredns metrics-server traefik; on demand (not in the default set):
-#   kubeadm and local-path-provisioner (the kind node image, cluster/kind/node-image.sh) and
-#   kind (its CLI)
+#   components: kubernetes kubeadm etcd cni coredns metrics-server traefik local-path-provisioner
+#   (what the kind node image carries, cluster/kind/node-image.sh) and kind (its CLI)
 # Prints the bin directory on stdout. Environment: LARAVEL_OPS_CACHE, GO (default go on PATH,
 # else /usr/local/go/bin/go).
 set -euo pipefail
@@ -20,7 +19,7 @@ source "$HERE/lib/common.sh"
 
 TOP="$CACHE/k8s-$KUBERNETES_VERSION"
 STAMPS="$TOP/stamps"
-ALL_COMPONENTS=(kubernetes etcd cni coredns metrics-server traefik)
+ALL_COMPONENTS=(kubernetes kubeadm etcd cni coredns metrics-server traefik local-path-provisioner kind)
 
 go_env
 mkdir -p "$GOMODCACHE" "$GOCACHE" "$BIN" "$STAMPS"
@@ -37,7 +36,7 @@ component_key() {
     coredns) echo "coredns=$COREDNS_VERSION $GO_VERSION $GOARCH plugins=${COREDNS_PLUGINS[*]} build=2" ;;
     metrics-server) echo "metrics-server=$METRICS_SERVER_VERSION $GO_VERSION $GOARCH build=1" ;;
     traefik) echo "traefik=$TRAEFIK_VERSION $GO_VERSION $GOARCH build=1" ;;
-    *) die "unknown component: $1 (known: ${ALL_COMPONENTS[*]} kubeadm kind local-path-provisioner)" ;;
+    *) die "unknown component: $1 (known: ${ALL_COMPONENTS[*]})" ;;
   esac
 }
 component_bins() {

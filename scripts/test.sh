@@ -35,14 +35,15 @@ step "antsibull-docs (docs lint, docs site)" bash scripts/antsibull-docs.sh
 step "go tools (psa-check go test, promtool)" bash scripts/build-tools.sh --test
 step "pytest (offline)" pytest -ra tools tests/unit tests/chart tests/docker tests/integration
 
-# On a real cluster: the project's own (cluster/), the Docker engine, the local registry.
+# On a real cluster: the project's own kind cluster (cluster/kind: one control plane, two
+# workers, its node image assembled here), the Docker engine, the local registry.
 source "$ROOT/scripts/local-env.sh"
 # This command brought all of them up: a live test that would skip (a leftover namespace, a missing
 # image, an engine not answering) fails instead.
 export LARAVEL_OPS_LIVE_SKIPS_FAIL=1
 # A fresh cluster, whatever ran before (`make deploy`'s release, an earlier run): the live tests
-# size their pods and the HPA's ten replicas for the two-core node, and a release left running
-# there took the CPU their migration Jobs then waited for.
+# size their pods and the HPA's ten replicas for the machine's two cores, and a release left
+# running there took the CPU their migration Jobs then waited for.
 fresh_cluster() {
   ansible-playbook playbooks/cluster.yml -e local_cluster_state=absent && ansible-playbook playbooks/cluster.yml
 }
@@ -51,14 +52,10 @@ step "execution environment (build and run)" bash scripts/execution-environment.
 step "pytest (live: images, operator role)" pytest -ra tests/image tests/operator
 # -s: each test prints the figures it measured (latencies, seconds to readiness, HPA steps).
 step "pytest (live: the backend on pods)" pytest -ra -s tests/live
+step "pytest (live: three nodes: spread, drain, a node lost)" pytest -ra -s tests/kind
+# Last: Molecule's sequence begins and ends with destroy, so it leaves the machine with neither
+# the cluster nor the registry running.
 step "molecule default" molecule test --scenario-name default
-# The kind cluster (one control plane, two workers, its node image assembled here) once the
-# cluster above is gone, so the two never share the machine's two cores; it is deleted after, with
-# the registry it started, as Molecule's destroy left the machine.
-kind_down() { bash cluster/kind/up.sh down && bash scripts/registry.sh stop </dev/null; }
-step "kind cluster up (three nodes)" bash cluster/kind/up.sh
-step "pytest (live: kind cluster)" pytest -ra -s tests/kind
-step "kind cluster and registry down" kind_down
 
 printf '\n==> summary\n'
 for name in "${passed[@]}"; do printf '  passed  %s\n' "$name"; done

@@ -16,16 +16,17 @@
 #      after the kubelets' serving certificates are approved, and Traefik with its default
 #      certificate, as on the single-node cluster (common.sh's start_ingress), published on
 #      127.0.0.1:8443 of this machine.
+#   6. Routes on this machine to each node's pod range and to the Service range, through the
+#      nodes' addresses on the kind bridge, so that this machine reaches pods and Services at
+#      their cluster addresses, as a node does (the live tests read /metrics at pod addresses).
 #
 # Usage: cluster/kind/up.sh [up|down]   (default up; down deletes the cluster and the forwarder)
-# Environment: LARAVEL_OPS_KIND_DIR, the cluster's state: its kind configuration, the nodes'
+# Environment: LARAVEL_OPS_CLUSTER_DIR, the cluster's state: its kind configuration, the nodes'
 # registry mirror, the ingress CA (pki/, kept by down), logs and the kubeconfig, admin.kubeconfig
-# (default /var/lib/laravel-ops-kind; apart from cluster/up.sh's, so the two clusters never share
-# a file).
+# (default /var/lib/laravel-ops-cluster).
 set -euo pipefail
 
 KIND_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export LARAVEL_OPS_CLUSTER_DIR="${LARAVEL_OPS_KIND_DIR:-/var/lib/laravel-ops-kind}"
 # shellcheck source=cluster/lib/common.sh
 source "$KIND_HERE/../lib/common.sh"
 
@@ -151,6 +152,22 @@ approve_serving_certificates() {
   done
 }
 
+# Each node's pod range through that node, the Service range through the control plane (kube-proxy
+# masquerades traffic from outside the pod range, so replies come back the same way).
+host_routes() {
+  local device cidr address
+  device="$(bridge_device)"
+  while read -r cidr address; do
+    [[ "$(ip route show "$cidr")" == "$cidr via $address dev $device"* ]] && continue
+    ip route replace "$cidr" via "$address" dev "$device" || die "cannot add the route to $cidr via $address (needs root)"
+    changed "route to $cidr via $address"
+  done < <(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}'
+           echo "$KIND_SERVICE_CIDR $(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$API_SERVER_HOST")")
+}
+
+# The Linux bridge of the Docker network kind (br-<the network's id, first 12 characters>).
+bridge_device() { echo "br-$(docker network inspect -f '{{.Id}}' "$KIND_NETWORK" | cut -c1-12)"; }
+
 up() {
   local t=$SECONDS
   mkdir -p "$STATE" "$LOGS" "$RUN"
@@ -189,6 +206,7 @@ up() {
   start_ingress
   apply "$KIND_HERE/manifests/traefik-nodeport.yaml"
   log "kind: Traefik answers on https://127.0.0.1:$INGRESS_HOST_PORT (Ingress hosts *.$INGRESS_DOMAIN, CA $PKI/ingress-ca.crt)"
+  host_routes
   log "kind: ready in $((SECONDS - t))s ($(kubectl get nodes --no-headers | wc -l) nodes); kubeconfig $KUBECONFIG_ADMIN"
 }
 
@@ -198,6 +216,10 @@ down() {
     "$KIND" delete cluster --name "$KIND_CLUSTER" >&2
   fi
   if is_running "$FORWARDER"; then stop_proc "$FORWARDER"; fi
+  local cidr
+  for cidr in $(ip route show | awk -v dev="$(bridge_device 2>/dev/null)" '$2 == "via" && $4 == "dev" && $5 == dev {print $1}'); do
+    ip route del "$cidr" && changed "route to $cidr removed"
+  done
   rm -rf "$STATE/config.yaml" "$STATE/config.created" "$STATE/certs.d" "$RUN" "$KUBECONFIG_ADMIN"
 }
 

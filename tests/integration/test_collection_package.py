@@ -34,7 +34,8 @@ MUST_TRAVEL = [
     # The local_cluster role runs these, and serves the fixture's operator chart.
     "scripts/operator-chart.sh",
     "scripts/lib/status.sh",
-    "cluster/up.sh",
+    "cluster/kind/up.sh",
+    "scripts/lib/go.sh",
     "tests/fixtures/prometheus-operator/chart/Chart.yaml",
     "tests/fixtures/otelcol/go.sum",
     "tests/fixtures/victorialogs/victorialogs.yaml",

@@ -64,7 +64,7 @@ def test_every_script_the_role_runs_reports():
     role = ROOT / "roles" / "local_cluster"
     scripts = yaml.safe_load((role / "vars" / "main.yml").read_text())["__local_cluster_scripts"]
     names = {step["argv"][0] for steps in scripts.values() for step in steps}
-    assert {"scripts/docker-engine.sh", "cluster/up.sh", "cluster/down.sh"} <= names
+    assert {"scripts/docker-engine.sh", "cluster/kind/node-image.sh", "cluster/kind/up.sh"} <= names
     for name in sorted(names):
         text = (ROOT / name).read_text()
         # cluster/ scripts source it through cluster/lib/common.sh

@@ -13,9 +13,9 @@ from operator_helpers import skip
 @pytest.fixture(scope="module")
 def cluster():
     if not KUBECONFIG.exists():
-        skip(f"no kind cluster: {KUBECONFIG} is missing (run cluster/kind/up.sh)")
+        skip(f"no kind cluster: {KUBECONFIG} is missing (make deploy, or ansible-playbook playbooks/cluster.yml)")
     if kubectl("get", "--raw", "/readyz", check=False).returncode != 0:
-        skip(f"the kind cluster of {KUBECONFIG} does not answer (run cluster/kind/up.sh)")
+        skip(f"the kind cluster of {KUBECONFIG} does not answer (make deploy, or ansible-playbook playbooks/cluster.yml)")
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,9 @@
-"""Helpers of tests/kind: the kind cluster cluster/kind/up.sh brings up, and its Ingress entry
-point, Traefik's HTTPS NodePort that the control plane's container publishes on this machine's
-loopback."""
+"""Helpers of tests/kind: the local kind cluster (playbooks/cluster.yml runs cluster/kind/up.sh),
+and its Ingress entry point, Traefik's HTTPS NodePort that the control plane's container publishes
+on this machine's loopback."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -20,8 +19,7 @@ from image_helpers import require_registry  # noqa: E402  pylint: disable=wrong-
 from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
     ROOT, IngressConnection, Playbook, http_request, ingress_ca_context, run, skip, wait_for)
 
-KIND_DIR = Path(os.environ.get("LARAVEL_OPS_KIND_DIR") or "/var/lib/laravel-ops-kind")
-KUBECONFIG = KIND_DIR / "admin.kubeconfig"
+KUBECONFIG = Path(operator_helpers.KUBECONFIG)
 CLUSTER = "laravel-ops"
 WORKERS = (f"{CLUSTER}-worker", f"{CLUSTER}-worker2")
 INGRESS_PORT = 8443  # cluster/kind/up.sh publishes Traefik's HTTPS NodePort there, on loopback

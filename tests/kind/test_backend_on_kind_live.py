@@ -1,5 +1,5 @@
 """The backend that deploy.yml puts on the kind cluster with the local inventory, as `make deploy`
-does on the single-node cluster: its web pods spread over both workers, a worker drained under
+does: its web pods spread over both workers, a worker drained under
 load through Traefik's Ingress without one failed request, the disruption budgets holding, and
 PostgreSQL's data kept on its volume when its pod goes.
 

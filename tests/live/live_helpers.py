@@ -1,9 +1,9 @@
 """Helpers of tests/live: the backend that deploy.yml puts on the local cluster, read back from
 the API server, and a bounded load generator that runs on this machine. Requests to the app go
-as users' requests do: HTTPS to the cluster's Traefik (its Service's cluster IP, which kube-proxy's
-rules carry from the node itself), checked against the cluster's ingress CA, and on through the
-release's Ingress to a ready pod behind its Service. Single-pod reads go to the pod's IP on the
-node's pod bridge. No traffic leaves the machine."""
+as users' requests do: HTTPS to the cluster's Traefik (its Service's cluster IP, which this
+machine routes to the kind nodes, cluster/kind/up.sh), checked against the cluster's ingress CA,
+and on through the release's Ingress to a ready pod behind its Service. Single-pod reads go
+through kubectl port-forward. No traffic leaves the machine."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -151,13 +152,40 @@ def get(host: str, port: int, path: str, *, timeout: float = 10,
     return http_request(http.client.HTTPConnection(host, port, timeout=timeout), path, headers)
 
 
+@contextmanager
+def port_forward(pod: dict, port: int) -> Iterator[int]:
+    """A port of this machine's loopback forwarded to PORT of POD (kubectl port-forward), the way
+    an operator reads one pod: the kubelet connects inside the pod's network namespace, so the
+    release's NetworkPolicy, which admits only its named peers, is not in the way."""
+    process = subprocess.Popen(
+        [tool("kubectl"), "--kubeconfig", KUBECONFIG, "port-forward", "--address=127.0.0.1", "--pod-running-timeout=20s",
+         "-n", pod["metadata"]["namespace"], f"pod/{pod['metadata']['name']}", f":{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()  # Forwarding from 127.0.0.1:<local port> -> <port>
+        forwarded = re.match(r"Forwarding from 127\.0\.0\.1:(\d+) ->", line)
+        if forwarded is None:
+            process.kill()
+            raise AssertionError(f"kubectl port-forward to {pod['metadata']['name']}:{port}: {line}{process.stderr.read()}")
+        yield int(forwarded[1])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def pod_get(pod: dict, port: int, path: str, *, timeout: float = 10) -> tuple[int, dict, bytes]:
+    """One plain HTTP request to PORT of one pod, through port_forward."""
+    with port_forward(pod, port) as local_port:
+        return get("127.0.0.1", local_port, path, timeout=timeout)
+
+
 # nginx serves /metrics on a port of its own (docker/nginx/default.conf); the web port answers 404 there.
 METRICS_PORT = 9113
 
 
 def pod_metrics(pod: dict) -> str:
     """GET /metrics of one pod on nginx's metrics port (each pod counts its own requests)."""
-    status, _, body = get(pod["status"]["podIP"], METRICS_PORT, "/metrics")
+    status, _, body = pod_get(pod, METRICS_PORT, "/metrics")
     assert status == 200, body[:500]
     return body.decode()
 

@@ -41,8 +41,8 @@ import yaml
 from live_helpers import (
     DEPLOYMENT, METRICS_PORT, NAMESPACE, PROD, RELEASE, SOURCE, BackgroundPlaybook, Load, app_get, deployed_images,
     endpoint_ready, finished_phase, get, helm_history, helm_revision, helm_status, inventory_secrets, is_ready,
-    kube_json, lease, local_inventory, other_version, processes_matching, restart_counts, run_playbook, run_testbox,
-    served_versions, serving_pods, testbox_pod, web_pods,
+    kube_json, lease, local_inventory, other_version, pod_get, port_forward, processes_matching, restart_counts,
+    run_playbook, run_testbox, served_versions, serving_pods, testbox_pod, web_pods,
 )
 from operator_helpers import KUBECONFIG, ROOT, kubectl, skip, wait_for
 
@@ -129,7 +129,7 @@ def test_metrics_are_served_to_prometheus_only_on_their_own_port(backend):
     pod = serving_pods()[0]
     address = pod["status"]["podIP"]
     through_ingress = app_get("/metrics")[0]
-    on_pod_web_port = get(address, 8080, "/metrics")[0]
+    on_pod_web_port = pod_get(pod, 8080, "/metrics")[0]
     url = f"http://{address}:{METRICS_PORT}/metrics"
     clients = {
         "monitoring, app.kubernetes.io/name=prometheus": (MONITORING, "laravel-ops-live-prometheus",
@@ -276,38 +276,40 @@ def test_a_saturated_pod_leaves_the_service_and_is_not_restarted(backend, hpa_he
     def keep_busy():
         while not stop.is_set():
             try:
-                status = get(address, 8080, f"/slow?seconds={hold}", timeout=120)[0]
+                status = get("127.0.0.1", local_port, f"/slow?seconds={hold}", timeout=120)[0]
             except (OSError, http.client.HTTPException) as error:
                 status = type(error).__name__
             with counting:
                 statuses[status] += 1
 
-    threads = [threading.Thread(target=keep_busy, daemon=True) for _ in range(in_flight)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    out_at, transitions, fpm = None, [], None
-    last = True
-    try:
-        while time.monotonic() - started < 2 * window:
-            ready = bool(endpoint_ready(address))
-            now = time.monotonic() - started
-            if ready != last:
-                transitions.append((round(now, 1), "in" if ready else "out"))
-                last = ready
-            if not ready and out_at is None:
-                out_at = now
-            if fpm is None and now > 15:
-                fpm = _fpm_status(name, liveness["exec"]["command"])
-            time.sleep(1)
-    finally:
-        stop.set()
-    stopped = time.monotonic()
-    saturated_for = stopped - started
-    wait_for(f"{name} to be a ready endpoint again", lambda: endpoint_ready(address), timeout=240, interval=1)
-    back_after = time.monotonic() - stopped
-    for thread in threads:
-        thread.join(timeout=120)
+    # the requests go to this one pod, not through the Service, which takes it out when it saturates
+    with port_forward(pod, 8080) as local_port:
+        threads = [threading.Thread(target=keep_busy, daemon=True) for _ in range(in_flight)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        out_at, transitions, fpm = None, [], None
+        last = True
+        try:
+            while time.monotonic() - started < 2 * window:
+                ready = bool(endpoint_ready(address))
+                now = time.monotonic() - started
+                if ready != last:
+                    transitions.append((round(now, 1), "in" if ready else "out"))
+                    last = ready
+                if not ready and out_at is None:
+                    out_at = now
+                if fpm is None and now > 15:
+                    fpm = _fpm_status(name, liveness["exec"]["command"])
+                time.sleep(1)
+        finally:
+            stop.set()
+        stopped = time.monotonic()
+        saturated_for = stopped - started
+        wait_for(f"{name} to be a ready endpoint again", lambda: endpoint_ready(address), timeout=240, interval=1)
+        back_after = time.monotonic() - stopped
+        for thread in threads:
+            thread.join(timeout=120)
     current = [p for p in web_pods() if p["metadata"]["name"] == name]
     after = restart_counts(current)
     events = kube_json("events", "-n", NAMESPACE, "--field-selector", f"involvedObject.name={name},reason=Unhealthy")

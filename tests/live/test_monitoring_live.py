@@ -16,6 +16,7 @@ import http.server
 import json
 import math
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -179,7 +180,7 @@ def test_every_dashboard_panel_answers_from_live_prometheus(backend):
 
 class AlertReceiver(http.server.ThreadingHTTPServer):
     """The webhook receiver an AlertmanagerConfig sends to: every notification, with the time it
-    came, on the node's address (which the pods reach)."""
+    came, on this machine's address towards the nodes (which the pods reach)."""
 
     def __init__(self, address: str):
         self.notifications: list[tuple[float, dict]] = []
@@ -208,7 +209,10 @@ def alertmanager_alerts(alertname: str) -> list[dict]:
 def test_injected_errors_fire_the_error_rate_alert_into_alertmanager_and_a_webhook(backend):
     alertname = "LaravelBackendHighErrorRate"
     node = kube_json("nodes")["items"][0]
-    address = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    node_address = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((node_address, 9))  # no packet is sent: the kernel only picks the route's source
+        address = probe.getsockname()[0]
     receiver = AlertReceiver(address)
     url = f"http://{address}:{receiver.server_address[1]}/alerts"
     # As a team routes its own namespace's alerts: an AlertmanagerConfig there (the operator

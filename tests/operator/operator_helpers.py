@@ -25,7 +25,6 @@ HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("LARAVEL_OPS_CACHE") or Path.home() / ".cache" / "laravel-ops")
 KUBECONFIG = (os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG")
               or "/var/lib/laravel-ops-cluster/admin.kubeconfig")
-CONTAINERD_SOCKET = os.environ.get("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")
 SCRIPT = ROOT / "scripts" / "operator-chart.sh"
 PLAYBOOK = HERE / "operator.yml"
 CRD_GROUP = "monitoring.coreos.com"
@@ -86,7 +85,7 @@ def ingress_ca_context(kubeconfig: str = KUBECONFIG) -> ssl.SSLContext:
     """A client context that trusts only the cluster's ingress CA (the ConfigMap the cluster's
     scripts publish beside Traefik)."""
     ca = kube_json("configmap", "ingress-ca", "-n", "traefik", kubeconfig=kubeconfig)
-    assert ca is not None, "the cluster has no ConfigMap traefik/ingress-ca (cluster/up.sh makes it)"
+    assert ca is not None, "the cluster has no ConfigMap traefik/ingress-ca (cluster/kind/up.sh makes it)"
     return ssl.create_default_context(cadata=ca["data"]["ca.crt"])
 
 
@@ -113,7 +112,7 @@ def wait_for(what: str, predicate, timeout: float = 180, interval: float = 3):
 
 def require_cluster() -> None:
     if not Path(KUBECONFIG).is_file():
-        skip(f"no cluster: kubeconfig {KUBECONFIG} does not exist (cluster/up.sh or set K8S_AUTH_KUBECONFIG)")
+        skip(f"no cluster: kubeconfig {KUBECONFIG} does not exist (make deploy, or set K8S_AUTH_KUBECONFIG)")
     kubectl_bin = tool("kubectl")
     try:
         ready = run([kubectl_bin, "--kubeconfig", KUBECONFIG, "--request-timeout=10s", "get", "--raw", "/readyz"],
@@ -122,17 +121,6 @@ def require_cluster() -> None:
         skip(f"no cluster: the API server of {KUBECONFIG} does not answer")
     if ready.returncode != 0:
         skip(f"no cluster: the API server of {KUBECONFIG} does not answer: {ready.stderr.strip()[:200]}")
-
-
-def require_containerd() -> None:
-    """The operator's image reaches the node only through the local containerd (no registry
-    pull is configured for the kubelet)."""
-    if os.geteuid() != 0:
-        skip("importing the operator image into containerd needs root")
-    if shutil.which("ctr") is None:
-        skip("no ctr binary: cannot import the operator image into the cluster's containerd")
-    if not Path(CONTAINERD_SOCKET).is_socket():
-        skip(f"no containerd socket at {CONTAINERD_SOCKET}: the operator image cannot reach the node")
 
 
 def require_go_or_cache() -> None:

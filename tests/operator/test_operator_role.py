@@ -40,7 +40,7 @@ import pytest
 
 from operator_helpers import (
     CACHE, CRD_GROUP, FIELD_MANAGER, PROMETHEUS_CRD, SCRIPT, Playbook, fixture_vars, kube_json, kubectl,
-    require_cluster, require_containerd, require_go_or_cache, require_registry, run, skip, tool, wait_for,
+    require_cluster, require_go_or_cache, require_registry, run, skip, tool, wait_for,
     KUBECONFIG, ROOT,
 )
 
@@ -138,7 +138,6 @@ def _put_back_deployed_operator(saved: Path, user: str, password: str) -> None:
 def env(tmp_path_factory):
     require_cluster()
     user, password = require_registry()
-    require_containerd()
     require_go_or_cache()
     if kube_json("namespace", NAMESPACE) is not None:
         skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
