@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the container images the local cluster itself runs, without any registry or engine,
-# and imports them into containerd's k8s.io namespace:
+# Builds the container images the local cluster itself runs, without any registry or engine (the
+# kind node image preloads them, cluster/kind/node-image.sh):
 #   pause            our static pause binary (cluster/images/cmd/pause), nothing else
 #   coredns          the coredns binary built by cluster/build.sh + /etc/passwd, /etc/group, CA certs
 #   metrics-server   likewise
@@ -10,10 +10,9 @@
 # $CACHE/images/, keyed by a hash of what went into them; the rootfs tar is cached as
 # $CACHE/rootfs-<suite>-minbase.tar. A warm run only compares digests.
 #
-# Usage: cluster/images.sh [build|import|all|rootfs]   (default all; import needs containerd
-#   running; rootfs only makes the cached Debian rootfs tar)
-# Environment: LARAVEL_OPS_CACHE, CONTAINERD_ADDRESS (default /run/containerd/containerd.sock),
-#   DEBIAN_MIRROR (default http://deb.debian.org/debian), GO.
+# Usage: cluster/images.sh [build|rootfs]   (default build; rootfs only makes the cached Debian
+#   rootfs tar)
+# Environment: LARAVEL_OPS_CACHE, DEBIAN_MIRROR (default http://deb.debian.org/debian), GO.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,10 +23,9 @@ source "$HERE/lib/oci-images.sh"
 
 IMAGES="$CACHE/images"
 ROOTFS_TAR="$CACHE/rootfs-$DEBIAN_SUITE-minbase.tar"
-CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-MODE="${1:-all}"
-case "$MODE" in build|import|all|rootfs) ;; *) die "usage: $0 [build|import|all|rootfs]" ;; esac
+MODE="${1:-build}"
+case "$MODE" in build|rootfs) ;; *) die "usage: $0 [build|rootfs]" ;; esac
 
 go_env
 mkdir -p "$IMAGES"
@@ -91,16 +89,10 @@ build_images() {
     --cmd '["/bin/bash"]'
 }
 
-import_images() {
-  [[ -S "$CONTAINERD_ADDRESS" ]] || die "containerd is not running ($CONTAINERD_ADDRESS): run cluster/up.sh"
-  containerd_import "$WORK/list"
-}
-
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-images.XXXXXX")"
 trap 'status_end $?; rm -rf "$WORK"' EXIT
 : > "$WORK/list"
 start=$SECONDS
 if [[ "$MODE" == rootfs ]]; then build_rootfs; exit 0; fi
 build_images
-if [[ "$MODE" != build ]]; then import_images; fi
 log "images: done in $((SECONDS - start))s"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # NetworkPolicy enforcement for the local cluster: sigs.k8s.io/kube-network-policies (DESIGN.md),
 # built from its Go module at the version pinned in cluster/versions.env, put in an image with
-# cluster/lib/ociimage.py (no engine, no registry), imported into containerd and run as the
-# DaemonSet of cluster/manifests/kube-network-policies.yaml.
+# cluster/lib/ociimage.py (no engine, no registry), preloaded into the kind node image
+# (cluster/kind/node-image.sh) and run as the DaemonSet of cluster/manifests/kube-network-policies.yaml.
 #
 # How it enforces: an nftables table `inet kube-network-policies` in the node's network namespace
 # sends the first packet of each new connection from or to a pod that a NetworkPolicy selects to
@@ -21,16 +21,13 @@
 #     the table behind. SIGTERM now runs upstream's own cleanup (deletes the table).
 # The image tag carries the patch level (versions.env): bump it when patch_source changes.
 #
-# Usage: cluster/netpol.sh [build|image|import|apply|wait|clean|all]   (default all)
+# Usage: cluster/netpol.sh build|image|apply|wait
 #   build    the binary, into $CACHE/kube-network-policies-<version>/bin/ (a stamp skips a warm run)
 #   image    build + the OCI image tarball in $CACHE/images/
-#   import   image + import into containerd's k8s.io namespace (containerd must run)
 #   apply    apply the manifest (the cluster must be up) and wait
 #   wait     wait until the DaemonSet is ready, its table is in place and its queue is read
-#   clean    delete the table `inet kube-network-policies` from the node (for cluster/down.sh:
-#            a table left without its daemon drops new connections of the pods it listed)
-#   all      import, then apply
-# Environment: LARAVEL_OPS_CACHE, GO, CONTAINERD_ADDRESS (see cluster/lib/common.sh).
+# Environment: LARAVEL_OPS_CACHE, GO (see cluster/lib/common.sh); KIND_NODES, the names of the
+# kind nodes' containers (cluster/kind/up.sh sets it), for apply and wait.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,9 +36,9 @@ source "$HERE/lib/common.sh"
 # shellcheck source=cluster/lib/oci-images.sh
 source "$HERE/lib/oci-images.sh"
 
-MODE="${1:-all}"
-case "$MODE" in build|image|import|apply|wait|clean|all) ;;
-  *) die "usage: $0 [build|image|import|apply|wait|clean|all]" ;; esac
+MODE="${1:-}"
+case "$MODE" in build|image|apply|wait) ;;
+  *) die "usage: $0 build|image|apply|wait" ;; esac
 
 MODULE=sigs.k8s.io/kube-network-policies
 VERSION="$KUBE_NETWORK_POLICIES_VERSION"
@@ -51,11 +48,10 @@ TABLE=kube-network-policies            # upstream's table name (inet family)
 NP_TOP="$CACHE/kube-network-policies-$VERSION"
 NP_BIN="$NP_TOP/bin/kube-network-policies"
 IMAGES="$CACHE/images"
-CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-$CONTAINERD_SOCK}"
 export PATH="$PATH:/usr/sbin:/sbin"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-netpol.XXXXXX")"
 trap 'status_end $?; rm -rf "$WORK"' EXIT
-LIST="$WORK/images"               # what build_image writes, for containerd_import
+LIST="$WORK/images"               # what build_image writes
 
 # The queue number the manifest gives the daemon (one place to change it: the manifest).
 queue_id() {
@@ -152,7 +148,7 @@ build_binary() {
 PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
 GROUP=$'root:x:0:\nnobody:x:65534:\n'
 
-# build_image LIST: the image tarball in $IMAGES/kube-network-policies/, listed in LIST for the import.
+# build_image LIST: the image tarball in $IMAGES/kube-network-policies/, listed in LIST.
 build_image() {
   build_binary
   oci_image "$1" "$IMAGES" kube-network-policies "$IMAGE" "$(hash_of "$NP_BIN" <(echo "$IMAGE"; printf %s "$PASSWD$GROUP"))" \
@@ -161,21 +157,7 @@ build_image() {
     --entrypoint '["/kube-network-policies"]' --user 0:0
 }
 
-# ---- import (lib/oci-images.sh, as cluster/images.sh does) -----------------------------------
-import_image() {
-  build_image "$LIST"
-  [[ -S "$CONTAINERD_ADDRESS" ]] || die "containerd is not running ($CONTAINERD_ADDRESS): run cluster/up.sh"
-  containerd_import "$LIST"
-}
-
 # ---- apply and wait ---------------------------------------------------------------------------
-need_nft() {
-  command -v nft >/dev/null 2>&1 && return 0
-  changed "installing nftables (the nft command, to check the daemon's table)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables >/dev/null 2>&1 \
-    || die "apt-get install nftables failed (run apt-get update first?)"
-}
-
 # The daemon's table exists and its queue has a reader (/proc lists the queue with the port id
 # of the reading socket, 0 when none). The table is written once the informers have synced, the
 # queue is opened right after.
@@ -185,11 +167,11 @@ netpol_ready() {
     && on_nodes awk -v q="$q" '$1 == q && $2 != 0 { found = 1 } END { exit !found }' /proc/net/netfilter/nfnetlink_queue
 }
 
-# on_nodes COMMAND...: runs COMMAND in every node's network namespace: this machine's, or each
-# kind node container's named in KIND_NODES (cluster/kind/up.sh); fails if it fails on one.
+# on_nodes COMMAND...: runs COMMAND in the network namespace of each kind node container named in
+# KIND_NODES; fails if it fails on one.
 on_nodes() {
   local node
-  if [[ -z "${KIND_NODES:-}" ]]; then "$@"; return; fi
+  [[ -n "${KIND_NODES:-}" ]] || die "KIND_NODES names no node (cluster/kind/up.sh sets it)"
   for node in $KIND_NODES; do docker exec "$node" "$@" || return 1; done
 }
 
@@ -201,7 +183,6 @@ explain() {
 }
 
 wait_netpol() {
-  need_nft
   local start=$SECONDS
   until kubectl -n kube-system rollout status daemonset/kube-network-policies --timeout=5s >/dev/null 2>&1 \
       && netpol_ready; do
@@ -215,28 +196,14 @@ wait_netpol() {
 }
 
 apply_manifest() {
-  [[ -f "$KUBECONFIG_ADMIN" ]] || die "no $KUBECONFIG_ADMIN: run cluster/up.sh first"
+  [[ -f "$KUBECONFIG_ADMIN" ]] || die "no $KUBECONFIG_ADMIN: run cluster/kind/up.sh first"
   apply "$MANIFEST"
   wait_netpol
-}
-
-clean_table() {
-  if ! command -v nft >/dev/null 2>&1; then
-    log "kube-network-policies: no nft command, so no table to look for"
-    return 0
-  fi
-  if nft list table inet "$TABLE" >/dev/null 2>&1; then
-    log "kube-network-policies: deleting the table inet $TABLE"
-    nft delete table inet "$TABLE"
-  fi
 }
 
 case "$MODE" in
   build) build_binary; echo "$NP_BIN" ;;
   image) build_image "$LIST"; cut -d' ' -f2 "$LIST" ;;
-  import) require_root; import_image ;;
-  apply) require_root; apply_manifest ;;
-  wait) require_root; wait_netpol ;;
-  clean) require_root; clean_table ;;
-  all) require_root; import_image; apply_manifest ;;
+  apply) apply_manifest ;;
+  wait) wait_netpol ;;
 esac

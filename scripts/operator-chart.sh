@@ -2,8 +2,8 @@
 # Builds the offline test fixture of the prometheus_operator role: the real Prometheus Operator
 # from its Go module, a minimal static image for it, and a small chart named
 # `kube-prometheus-stack` (tests/fixtures/prometheus-operator/chart) that carries the operator's
-# own CRDs under charts/crds/crds/ like the real chart does. Then it imports the images into the
-# local cluster's containerd, pushes them and the chart (OCI) to the local registry.
+# own CRDs under charts/crds/crds/ like the real chart does. Then it pushes the images and the
+# chart (OCI) to the local registry, which the cluster's nodes pull from.
 # It is a test fixture, not a replacement for kube-prometheus-stack (see the fixture's README).
 #
 # Steps (each one skipped when its cached result is already there; a warm run only checks):
@@ -22,13 +22,11 @@
 #           /etc/group, USER 65534:65534 (nobody), nothing else.
 #   chart   stages the chart, copies example/prometheus-operator-crd/*.yaml of the module zip,
 #           unmodified, into charts/crds/crds/, `helm lint --strict`, `helm package`.
-#   import  `ctr -n k8s.io images import` into the cluster's containerd (skipped with a log line
-#           when its socket is missing), so pods with imagePullPolicy IfNotPresent start.
 #   push    pushes the images (tests/fixtures/prometheus-operator/ocireg.py) and the chart
 #           (`helm push --plain-http`) to the registry, logged in with a throw-away registry
 #           config (the password never reaches a command line).
 #
-# Usage: scripts/operator-chart.sh [all|build|image|chart|import|push|print-vars]  (default all;
+# Usage: scripts/operator-chart.sh [all|build|image|chart|push|print-vars]  (default all;
 #   print-vars prints the role variables that install the pushed chart)
 # Environment (all optional):
 #   LARAVEL_OPS_CACHE        cache (default ~/.cache/laravel-ops); results in
@@ -39,7 +37,6 @@
 #   REGISTRY                 registry host:port (default 127.0.0.1:5000); plain HTTP
 #   LARAVEL_OPS_REGISTRY_USERNAME / LARAVEL_OPS_REGISTRY_PASSWORD   registry credentials
 #                            (default: sourced from $CACHE/registry/credentials.env)
-#   CONTAINERD_ADDRESS       (default /run/containerd/containerd.sock)
 #   GO, HELM                 toolchain / helm binary (default: go on PATH or /usr/local/go/bin/go;
 #                            .tools/bin/helm, else helm on PATH)
 set -euo pipefail
@@ -90,10 +87,9 @@ MODULE=github.com/prometheus-operator/prometheus-operator
 
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 OUT="$CACHE/prometheus-operator-$OPERATOR_VERSION"
-CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
 MODE="${1:-all}"
-case "$MODE" in all|build|image|chart|import|push|print-vars) ;;
-  *) die "usage: $0 [all|build|image|chart|import|push|print-vars]" ;; esac
+case "$MODE" in all|build|image|chart|push|print-vars) ;;
+  *) die "usage: $0 [all|build|image|chart|push|print-vars]" ;; esac
 
 if [[ "$MODE" == print-vars ]]; then
   cat <<EOF
@@ -250,7 +246,7 @@ build_servers() {
 PASSWD=$'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'
 GROUP=$'root:x:0:\nnobody:x:65534:\n'
 
-# image NAME REF BINARY [ociimage args]: $OUT/images/NAME/KEY.tar, listed for the import.
+# image NAME REF BINARY [ociimage args]: $OUT/images/NAME/KEY.tar, listed for the push.
 image() {
   local name="$1" ref="$2" binary="$3" key; shift 3
   key="$(hash_of "$binary" "$OCIIMAGE_PY" <(printf '%s\n%s%s%s' "$ref" "$PASSWD" "$GROUP" "$*"))"
@@ -294,7 +290,7 @@ chart() {
   cp -a "$FIXTURE/chart/." "$stage/"
   mkdir -p "$stage/charts/crds/crds"
   cp "$crds"/*.yaml "$stage/charts/crds/crds/"
-  # The registry the images were pushed to / imported as (values.yaml carries 127.0.0.1:5000).
+  # The registry the images were pushed to (values.yaml carries 127.0.0.1:5000).
   sed -i -e "s#^  imageRegistry: 127.0.0.1:5000\$#  imageRegistry: $REGISTRY#" \
     -e "s#^      tag: v3[.0-9]*  \(\# the Prometheus server version.*\)\$#      tag: $PROMETHEUS_VERSION  \1#" \
     -e "s#^      tag: v0[.0-9]*  \(\# the Alertmanager version.*\)\$#      tag: $ALERTMANAGER_VERSION  \1#" "$stage/values.yaml"
@@ -312,15 +308,6 @@ chart() {
   mv "$WORK/pkg/$CHART_NAME-$CHART_VERSION.tgz" "$CHART_TGZ"
   find "$OUT" -maxdepth 1 -name 'chart-*' ! -name "chart-$key" -exec rm -rf {} +
   changed "chart: packaged $CHART_TGZ"
-}
-
-# ---- import into the cluster's containerd ------------------------------------------------------
-import_images() {
-  if [[ ! -S "$CONTAINERD_ADDRESS" ]]; then
-    log "import: no containerd socket at $CONTAINERD_ADDRESS: skipped (the cluster will have to pull the images)"
-    return
-  fi
-  containerd_import "$WORK/images"
 }
 
 # ---- push to the registry ----------------------------------------------------------------------
@@ -369,8 +356,7 @@ case "$MODE" in
   build) build; build_servers ;;
   image) images ;;
   chart) chart ;;
-  import) images; import_images ;;
   push) images; chart; push ;;
-  all) build; build_servers; images; chart; import_images; push ;;
+  all) build; build_servers; images; chart; push ;;
 esac
 log "done in $((SECONDS - started))s: chart $CHART_REPO/$CHART_NAME $CHART_VERSION, image $OPERATOR_IMAGE"

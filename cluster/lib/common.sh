@@ -3,10 +3,8 @@
 #
 # Environment (all optional):
 #   LARAVEL_OPS_CACHE        build cache (default ~/.cache/laravel-ops)
-#   LARAVEL_OPS_CLUSTER_DIR  all cluster state: certs, etcd data, configs, logs, pid files
-#                            (default /var/lib/laravel-ops-cluster)
-#   LARAVEL_OPS_NODE_IP      the node's address, put on a bridge of its own (lops0) so nothing of
-#                            the cluster uses the machine's real interfaces (default 10.254.254.1)
+#   LARAVEL_OPS_CLUSTER_DIR  the cluster's state: its kind configuration, the ingress CA, logs,
+#                            pid files, the kubeconfig (default /var/lib/laravel-ops-cluster)
 #   LARAVEL_OPS_TIMEOUT      seconds to wait for each component (default 180)
 
 CLUSTER_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,39 +23,17 @@ CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 BIN="$CACHE/k8s-$KUBERNETES_VERSION/bin"
 STATE="${LARAVEL_OPS_CLUSTER_DIR:-/var/lib/laravel-ops-cluster}"
 PKI="$STATE/pki"
-CONF="$STATE/config"
 LOGS="$STATE/logs"
 RUN="$STATE/run"
 KUBECONFIG_ADMIN="$STATE/admin.kubeconfig"
 TIMEOUT="${LARAVEL_OPS_TIMEOUT:-180}"
 
-NODE_IP="${LARAVEL_OPS_NODE_IP:-10.254.254.1}"
-NODE_NAME="$(hostname | tr '[:upper:]' '[:lower:]')"
-HOST_BRIDGE=lops0            # carries NODE_IP; has no ports, nothing leaves through it
-CNI_BRIDGE=lops-cni0         # the pods' bridge (made by the CNI bridge plugin)
-POD_CIDR=10.244.0.0/16
-NODE_POD_CIDR=10.244.0.0/24
-POD_GATEWAY=10.244.0.1
-SERVICE_CIDR=10.96.0.0/16
-API_SERVICE_IP=10.96.0.1
-DNS_SERVICE_IP=10.96.0.10
 CLUSTER_DOMAIN=cluster.local
 # The apps' host names behind the cluster's Traefik: its default certificate names *.INGRESS_DOMAIN.
 # localtest.me and its subdomains resolve to 127.0.0.1 in public DNS, so a port-forward to Traefik
 # serves them in a browser without an /etc/hosts entry.
 INGRESS_DOMAIN=localtest.me
-API_PORT=6443
 LOCAL_REGISTRY="${REGISTRY_ADDR:-127.0.0.1:5000}"   # scripts/registry.sh
-ETCD_CLIENT_PORT=2379
-ETCD_PEER_PORT=2380
-ETCD_METRICS_PORT=2381
-CONTAINERD_SOCK=/run/containerd/containerd.sock
-CONTAINERD_ROOT="$STATE/containerd"
-KUBELET_ROOT=/var/lib/kubelet
-CNI_BIN="$STATE/cni/bin"
-CNI_CONF="$STATE/cni/net.d"
-CNI_IPAM="$STATE/cni/networks"
-FW_CHAIN=LARAVEL-OPS-FWD     # our FORWARD guard: pod traffic stays on this machine
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 
@@ -74,7 +50,7 @@ render() {
       -e "s|@API_SERVER_HOST@|${API_SERVER_HOST:-}|g" \
       -e "s|@LOCAL_PATH_PROVISIONER_IMAGE@|$LOCAL_PATH_PROVISIONER_IMAGE|g" \
       -e "s|@TEST_IMAGE@|$TEST_IMAGE|g" \
-      -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" \
+      -e "s|@DNS_SERVICE_IP@|${DNS_SERVICE_IP:-}|g" \
       -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" "$1"
 }
 
@@ -237,32 +213,3 @@ stop_proc() {
   fi
   rm -f "$RUN/$name.pid"
 }
-
-# show_log NAME [LINES]: the tail of a component's log, for error messages.
-show_log() {
-  local f="$LOGS/$1.log"
-  [[ -f "$f" ]] || { log "(no log for $1 at $f)"; return 0; }
-  log "---- last ${2:-40} lines of $f ----"
-  tail -n "${2:-40}" "$f" | sed 's/^/[cluster]   /' >&2
-  log "---- end of $1 log ----"
-}
-
-# wait_for DESCRIPTION COMPONENT-LOG TIMEOUT COMMAND...: polls COMMAND once a second.
-wait_for() {
-  local what="$1" comp="$2" timeout="$3"; shift 3
-  local start=$SECONDS
-  until "$@" >/dev/null 2>&1; do
-    if [[ -n "$comp" && "$comp" != - ]] && [[ -f "$RUN/$comp.pid" ]] && ! is_running "$comp"; then
-      show_log "$comp"
-      die "$comp exited while waiting for $what"
-    fi
-    if (( SECONDS - start >= timeout )); then
-      [[ "$comp" != - ]] && show_log "$comp"
-      die "timed out after ${timeout}s waiting for $what"
-    fi
-    sleep 1
-  done
-  log "$what (after $((SECONDS - start))s)"
-}
-
-require_root() { [[ $EUID -eq 0 ]] || die "run as root (it starts containerd, kubelet and changes iptables)"; }
