@@ -14,7 +14,7 @@
 #   5. The add-ons: the pod network (cluster/kind/manifests/pod-network.yaml), NetworkPolicy
 #      enforcement (kube-network-policies), CoreDNS and metrics-server (cluster/manifests),
 #      after the kubelets' serving certificates are approved, and Traefik with its default
-#      certificate, as on the single-node cluster (common.sh's start_ingress), published on
+#      certificate (common.sh's start_ingress), published on
 #      127.0.0.1:8443 of this machine.
 #   6. Routes on this machine to each node's pod range and to the Service range, through the
 #      nodes' addresses on the kind bridge, so that this machine reaches pods and Services at

@@ -78,28 +78,23 @@ new_ca() { # NAME CN
     -out "$PKI/$n.crt" 2>/dev/null
 }
 
-# new_cert NAME CA SUBJECT USAGE(server|client|both) [SANS]
+# new_cert NAME CA SUBJECT SANS: a server certificate signed by CA.
 new_cert() {
-  local n="$1" ca="$2" subj="$3" usage="$4" sans="${5:-}" eku
-  local id="$ca|$subj|$usage|$sans"
+  local n="$1" ca="$2" subj="$3" sans="$4"
+  local id="$ca|$subj|server|$sans"
   # kept while it carries the same names, is signed by its CA and is valid for another day
   if [[ -f "$PKI/$n.crt" && -f "$PKI/$n.key" && "$(cat "$PKI/$n.id" 2>/dev/null)" == "$id" ]] \
       && openssl x509 -in "$PKI/$n.crt" -noout -checkend 86400 >/dev/null 2>&1 \
       && openssl verify -CAfile "$PKI/$ca.crt" "$PKI/$n.crt" >/dev/null 2>&1; then
     return 0
   fi
-  log "pki: certificate $n ($subj${sans:+, $sans})"
-  case "$usage" in
-    server) eku=serverAuth ;;
-    client) eku=clientAuth ;;
-    both) eku=serverAuth,clientAuth ;;
-  esac
+  log "pki: certificate $n ($subj, $sans)"
   new_key "$PKI/$n.key"
   {
     echo "basicConstraints=critical,CA:FALSE"
     echo "keyUsage=critical,digitalSignature,keyEncipherment"
-    echo "extendedKeyUsage=$eku"
-    if [[ -n "$sans" ]]; then echo "subjectAltName=$sans"; fi
+    echo "extendedKeyUsage=serverAuth"
+    echo "subjectAltName=$sans"
   } > "$PKI/$n.ext"
   openssl req -new -key "$PKI/$n.key" -subj "$subj" -out "$PKI/$n.csr" 2>/dev/null
   openssl x509 -req -in "$PKI/$n.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
@@ -123,7 +118,7 @@ explain_addon() {
 start_ingress() {
   mkdir -p "$PKI" && chmod 700 "$PKI"
   new_ca ingress-ca "laravel-ops local ingress CA"
-  new_cert ingress ingress-ca "/CN=*.$INGRESS_DOMAIN" server "DNS:*.$INGRESS_DOMAIN,DNS:$INGRESS_DOMAIN"
+  new_cert ingress ingress-ca "/CN=*.$INGRESS_DOMAIN" "DNS:*.$INGRESS_DOMAIN,DNS:$INGRESS_DOMAIN"
   INGRESS_CERTIFICATE_HASH="$(sha256sum "$PKI/ingress.crt" | cut -c1-16)"
   apply "$CLUSTER_HERE/manifests/traefik.yaml"
   { kubectl -n traefik create secret tls default-certificate --cert="$PKI/ingress.crt" --key="$PKI/ingress.key" \

@@ -2,9 +2,9 @@
 # Sourced by every script that builds Go code. Needs CACHE and `die` defined first.
 
 # go_env: sets GO to the toolchain (GO, else go on PATH, else /usr/local/go/bin/go) and GO_VERSION
-# to its version, exports GOARCH, and exports the environment all of the project's Go builds share: one module and
-# one build cache under $CACHE (keyed by content, so every script reuses the others' work), the
-# local toolchain only, static Linux binaries.
+# to its version, and exports GOARCH and the environment all of the project's Go builds share: one
+# module and one build cache under $CACHE (keyed by content, so every script reuses the others'
+# work), the local toolchain only, static Linux binaries.
 go_env() {
   GO="${GO:-}"
   if [[ -z "$GO" ]]; then

@@ -6,16 +6,13 @@ import secrets
 
 import pytest
 
-from kind_helpers import KUBECONFIG, kubectl
-from operator_helpers import skip
+from kind_helpers import kubectl
+from operator_helpers import require_cluster
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    if not KUBECONFIG.exists():
-        skip(f"no kind cluster: {KUBECONFIG} is missing (make deploy, or ansible-playbook playbooks/cluster.yml)")
-    if kubectl("get", "--raw", "/readyz", check=False).returncode != 0:
-        skip(f"the kind cluster of {KUBECONFIG} does not answer (make deploy, or ansible-playbook playbooks/cluster.yml)")
+    require_cluster()
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,9 @@ import operator_helpers  # noqa: E402  pylint: disable=wrong-import-position
 # live_helpers before image_helpers: it puts tests/image on the path
 from live_helpers import is_ready, release_inventory  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 from image_helpers import require_registry  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
-from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
-    ROOT, IngressConnection, Playbook, http_request, ingress_ca_context, run, skip, wait_for)
+from operator_helpers import (  # noqa: E402,F401  pylint: disable=wrong-import-position
+    ROOT, IngressConnection, Playbook, http_request, ingress_ca_context, kubectl, run, skip, wait_for)
 
-KUBECONFIG = Path(operator_helpers.KUBECONFIG)
 CLUSTER = "laravel-ops"
 WORKERS = (f"{CLUSTER}-worker", f"{CLUSTER}-worker2")
 INGRESS_PORT = 8443  # cluster/kind/up.sh publishes Traefik's HTTPS NodePort there, on loopback
@@ -27,23 +26,15 @@ INGRESS_PORT = 8443  # cluster/kind/up.sh publishes Traefik's HTTPS NodePort the
 STORAGE_CLASS = "standard"
 
 
-def kubectl(*args: str, **options):
-    return operator_helpers.kubectl(*args, kubeconfig=str(KUBECONFIG), **options)
-
-
-def kube_json_or_none(*args: str) -> dict | None:
-    return operator_helpers.kube_json(*args, kubeconfig=str(KUBECONFIG))
-
-
 def kube_json(*args: str) -> dict:
-    found = kube_json_or_none(*args)
+    found = operator_helpers.kube_json(*args)
     assert found is not None, f"kubectl get {' '.join(args)}: not found in the kind cluster"
     return found
 
 
 @cache
 def _ingress_context():
-    return ingress_ca_context(str(KUBECONFIG))
+    return ingress_ca_context()
 
 
 def ingress_get(host: str, path: str, *, timeout: float = 10) -> tuple[int, dict, bytes]:
@@ -101,7 +92,7 @@ def deployed_release(tmp: Path, namespace: str, release: str, chart_values: dict
     budget lets a drain move one; PostgreSQL keeps its data on a volume of the default
     StorageClass. `chart_values` are added to the release's chart values."""
     user, password = require_registry()
-    if kube_json_or_none("namespace", namespace) is not None:
+    if operator_helpers.kube_json("namespace", namespace) is not None:
         skip(f"namespace {namespace} exists already in the kind cluster (left by an earlier run? delete it first)")
     _monitoring_and_log_store()
     release_vars = release_inventory(namespace, release)
@@ -111,7 +102,7 @@ def deployed_release(tmp: Path, namespace: str, release: str, chart_values: dict
     deploy = Playbook(tmp, base, user, password, playbook=ROOT / "deploy.yml")
     started = time.monotonic()
     try:
-        deploy(env={"K8S_AUTH_KUBECONFIG": str(KUBECONFIG)})
+        deploy()
         print(f"deploy.yml onto the kind cluster ({namespace}): {time.monotonic() - started:.0f}s")
         yield deploy
     finally:

@@ -15,7 +15,7 @@ what it measured:
   follows PostgreSQL (out within 15 s, back within 15 s, no restart); the HPA scales on the
   php-fpm container's CPU, at most 2 pods a minute, up to 10.
 
-The pods get small CPU requests (php-fpm 50m, nginx 20m) so that ten fit on this two-core node.
+The pods get small CPU requests (php-fpm 50m, nginx 20m) so that ten fit beside everything else on this two-core machine.
 Skipped, with the reason printed, without a cluster that answers or the local registry. Run
 after tests/operator (which needs a cluster without the Prometheus Operator CRDs), never beside
 another deploy on the same cluster.

@@ -94,13 +94,13 @@ def _replicas() -> int:
 
 
 # A load the HPA hardly answers with more pods (~10 requests/s; the php-fpm containers ask for
-# 50m CPU here, and their probes use a third of it already): on this two-core node ten web pods
+# 50m CPU here, and their probes use a third of it already): on this two-core machine ten web pods
 # leave no room for a rollout's extra pod or a migration Job.
 GENTLE = {"workers": 2, "pause": 0.2}
 
 
 # At most this many web pods (70m CPU each here) before a test that rolls out or runs a Job: on
-# this two-core node, with what else runs there, more leave no room for a rollout's extra pod and
+# this two-core machine, with what else runs there, more leave no room for a rollout's extra pod and
 # a migration Job (100m).
 ROOM_FOR_A_ROLLOUT = 5
 
