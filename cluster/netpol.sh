@@ -128,9 +128,7 @@ build_binary() {
   local work="$WORK/build" start=$SECONDS dir
   mkdir -p "$work" "$GOMODCACHE" "$GOCACHE" "$NP_TOP/bin"
   log "kube-network-policies: building ($(build_key))"
-  dir="$(cd "$work" && "$GO" mod download -json "$MODULE@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')" \
-    || die "go mod download $MODULE@$VERSION failed (is it served by the module proxy?)"
-  [[ -n "$dir" && -d "$dir" ]] || die "no source directory for $MODULE@$VERSION in $GOMODCACHE"
+  dir="$(go_module_source "$MODULE" "$VERSION")"
   cp -r "$dir" "$work/src"
   chmod -R u+w "$work/src"
   patch_source "$work/src"

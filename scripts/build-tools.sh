@@ -2,28 +2,30 @@
 # Builds the collection's Go tools (tools/psa-check) into a cache outside the clone, keyed by the
 # pinned k8s.io/pod-security-admission version and a hash of go.mod, go.sum, the sources and the
 # Go version, then links the binary to .tools/bin/psa-check of this clone. Also builds promtool
-# (`go install` of github.com/prometheus/prometheus/cmd/promtool at $PROMTOOL_VERSION, keyed by
-# that version and the Go version; niced, a cold build takes minutes) and links .tools/bin/promtool:
-# the chart tests run `promtool test rules` and `promtool check rules` with it.
+# (github.com/prometheus/prometheus cmd/promtool of the Prometheus release the local cluster runs,
+# scripts/lib/prometheus.sh; keyed by that version and the Go version; a cold build takes minutes)
+# and links .tools/bin/promtool: the chart tests run `promtool test rules` and `promtool check rules`
+# with it.
 # Go modules come from the Go module proxy only and are kept, with the build cache, under the same
 # cache folder ($CACHE/go/mod, $CACHE/go/build), so a warm run takes a second or two.
 #
 # Usage: scripts/build-tools.sh [--test]
 #   --test   also run the tool's go tests (with the same caches)
 # Environment: LARAVEL_OPS_CACHE (default ~/.cache/laravel-ops), GO (default: go on PATH, else
-#   /usr/local/go/bin/go), PROMTOOL_VERSION (default v0.316.0, the prometheus module's version).
+#   /usr/local/go/bin/go), PROMETHEUS_VERSION (default in scripts/lib/prometheus.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 SRC="$ROOT/tools/psa-check"
-PROMTOOL_VERSION="${PROMTOOL_VERSION:-v0.316.0}"
 RUN_TESTS=0
 
 log() { printf '[build-tools] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 # shellcheck source=scripts/lib/go.sh
 source "$ROOT/scripts/lib/go.sh"
+# shellcheck source=scripts/lib/prometheus.sh
+source "$ROOT/scripts/lib/prometheus.sh"
 
 for arg in "$@"; do
   case "$arg" in
@@ -79,11 +81,11 @@ build_psa_check() {
   mv -f "$1.tmp" "$1"
 }
 
-# promtool: a released module, installed as it is (no go.mod of ours to hash).
 build_promtool() {
-  # -mod=readonly is for a main module; `go install pkg@version` has none.
-  GOFLAGS="-modcacherw -buildvcs=false" GOBIN="$(dirname "$1")" \
-    nice "$GO" install -trimpath "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+  local source
+  source="$(go_module_source github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION")"
+  go_build_static "$source" "$(dirname "$1")" "$(prometheus_ldflags "$PROMETHEUS_VERSION" "$PROMETHEUS_MODULE_VERSION")" \
+    ./cmd/promtool
 }
 
 tool psa-check "$psa_version-$src_hash" build_psa_check
@@ -91,4 +93,4 @@ if [[ "$RUN_TESTS" == 1 ]]; then
   log "running go test for tools/psa-check"
   (cd "$SRC" && "$GO" test -count=1 ./...)
 fi
-tool promtool "$PROMTOOL_VERSION-$GO_VERSION" build_promtool
+tool promtool "$PROMETHEUS_VERSION-$GO_VERSION" build_promtool

@@ -193,8 +193,7 @@ install_engine() {
   src="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-engine.XXXXXX")"
   (
     set -e
-    dir="$(cd "$src" && "$GO" mod download -json "github.com/docker/docker@$DOCKER_ENGINE_VERSION+incompatible" \
-      | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
+    dir="$(go_module_source github.com/docker/docker "$DOCKER_ENGINE_VERSION+incompatible")"
     cp -r "$dir/." "$src/engine" && chmod -R u+w "$src/engine" && cd "$src/engine"
     cp vendor.mod go.mod && cp vendor.sum go.sum && rm -rf vendor
     # netgo/osusergo: static without cgo; btrfs' graphdriver needs cgo and is not used here.

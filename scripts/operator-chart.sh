@@ -55,11 +55,8 @@ source "$HERE/cluster/lib/oci-images.sh"
 # default) ships v0.93.0.
 OPERATOR_VERSION="${OPERATOR_VERSION:-v0.93.1}"
 [[ "$OPERATOR_VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "OPERATOR_VERSION must look like v0.93.1"
-# The default Prometheus of operator v0.93.1 (its pkg/operator DefaultPrometheusVersion); the
-# module github.com/prometheus/prometheus tags v3.13.1 as v0.313.1.
-PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v3.13.1}"
-[[ "$PROMETHEUS_VERSION" =~ ^v3\.([0-9]+)\.([0-9]+)$ ]] || die "PROMETHEUS_VERSION must look like v3.13.1"
-PROMETHEUS_MODULE_VERSION="v0.$((300 + BASH_REMATCH[1])).${BASH_REMATCH[2]}"
+# shellcheck source=scripts/lib/prometheus.sh
+source "$HERE/scripts/lib/prometheus.sh"
 # The default Alertmanager of operator v0.93.1 (its pkg/operator DefaultAlertmanagerVersion).
 ALERTMANAGER_VERSION="${ALERTMANAGER_VERSION:-v0.33.1}"
 [[ "$ALERTMANAGER_VERSION" =~ ^v0\.[0-9]+\.[0-9]+$ ]] || die "ALERTMANAGER_VERSION must look like v0.33.1"
@@ -112,8 +109,6 @@ if [[ -z "$HELM" ]]; then
 fi
 
 go_env
-# GOWORK=off: the prometheus module zip carries a go.work naming directories it leaves out.
-export GOWORK=off
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-operator-chart.XXXXXX")"
 trap 'status_end $?; rm -rf "$WORK"' EXIT
@@ -135,15 +130,14 @@ module_dirs() {
 }
 
 build() {
-  local key bin="$OUT/bin"
+  local bin="$OUT/bin"
   module_dirs
-  key="$GO_VERSION"
-  if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$key" ]]; then
-    log "build: operator $OPERATOR_VERSION already built ($bin, $key)"
+  if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$GO_VERSION" ]]; then
+    log "build: operator $OPERATOR_VERSION already built ($bin, $GO_VERSION)"
     return
   fi
   local start=$SECONDS tree="$WORK/src"
-  log "build: operator and prometheus-config-reloader $OPERATOR_VERSION with $key (cold builds take minutes)"
+  log "build: operator and prometheus-config-reloader $OPERATOR_VERSION with $GO_VERSION (cold builds take minutes)"
   # The root module's go.mod replaces the nested modules with ./pkg/...; module zips leave
   # nested modules out, so put their own zips' contents back where the replace points.
   mkdir -p "$tree"
@@ -154,14 +148,11 @@ build() {
     cp -a "$GOMODCACHE/$MODULE/$sub@$OPERATOR_VERSION/." "$tree/$sub/"
   done
   chmod -R u+w "$tree"
-  local common=github.com/prometheus/common/version
-  local ldflags="-s -w -X $common.Version=${OPERATOR_VERSION#v} -X $common.Revision=$OPERATOR_VERSION"
-  ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
   rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
-  (cd "$tree" && "$GO" build -mod=readonly -trimpath -ldflags "$ldflags" -o "$bin.tmp/" \
-      ./cmd/operator ./cmd/prometheus-config-reloader) || die "go build failed"
+  go_build_static "$tree" "$bin.tmp" "$(prometheus_ldflags "$OPERATOR_VERSION" "$OPERATOR_VERSION")" \
+    ./cmd/operator ./cmd/prometheus-config-reloader || die "go build failed"
   rm -rf "$bin"; mv "$bin.tmp" "$bin"
-  printf '%s' "$key" >"$bin/.complete"
+  printf '%s' "$GO_VERSION" >"$bin/.complete"
   changed "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
 }
 
@@ -179,8 +170,7 @@ go_build() {
   "$@"
   log "build: $name $version with $GO_VERSION (cold builds take minutes)"
   rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
-  (cd "$SRC_DIR" && nice "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$bin.tmp/" "$package") \
-    || die "go build of $name failed"
+  go_build_static "$SRC_DIR" "$bin.tmp" "$ldflags" "$package" || die "go build of $name failed"
   rm -rf "$bin"; mv "$bin.tmp" "$bin"
   printf '%s' "$key" >"$bin/.complete"
   changed "build: $name done in $((SECONDS - start))s"
@@ -190,8 +180,7 @@ go_build() {
 # function prepare_NAME exists, to a copy of it that the function prepared.
 module_source() {
   local module="$1" version="$2" name="${3:-}"
-  SRC_DIR="$("$GO" mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
-  [[ -d "$SRC_DIR" ]] || die "go mod download $module@$version failed"
+  SRC_DIR="$(go_module_source "$module" "$version")"
   # otherwise built in place: the module cache is made writable (-modcacherw) and nothing is
   # written there
   if [[ -n "$name" ]] && declare -F "prepare_$name" >/dev/null; then
@@ -208,10 +197,7 @@ source_dir() { SRC_DIR="$1"; }
 # builds stamp it.
 build_server() {
   local name="$1" version="$2" module="$3" module_version="$4"
-  local common=github.com/prometheus/common/version
-  local ldflags="-s -w -X $common.Version=${version#v} -X $common.Revision=$module_version"
-  ldflags+=" -X $common.Branch=release -X $common.BuildUser=laravel-ops -X $common.BuildDate=19700101-00:00:00"
-  go_build "$name" "$version" "./cmd/$name" "$ldflags" "$GO_VERSION" \
+  go_build "$name" "$version" "./cmd/$name" "$(prometheus_ldflags "$version" "$module_version")" "$GO_VERSION" \
     module_source "$module" "$module_version" "$name"
 }
 
@@ -228,12 +214,11 @@ prepare_alertmanager() {
 # The log pipeline the local inventory ships to: VictoriaLogs, and the collector distribution of
 # tests/fixtures/otelcol (its go.sum pins every module).
 build_log_pipeline() {
-  local key="$GO_VERSION"
   go_build victoria-logs "$VICTORIALOGS_VERSION" ./app/victoria-logs \
-    "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$VICTORIALOGS_VERSION" "$key" \
+    "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$VICTORIALOGS_VERSION" "$GO_VERSION" \
     module_source github.com/VictoriaMetrics/VictoriaLogs "$VICTORIALOGS_VERSION"
   go_build otelcol "$OTELCOL_VERSION" . "-s -w -X main.version=${OTELCOL_VERSION#v}" \
-    "$key $(hash_of "$OTELCOL_SOURCE"/go.mod "$OTELCOL_SOURCE"/go.sum "$OTELCOL_SOURCE"/*.go)" source_dir "$OTELCOL_SOURCE"
+    "$GO_VERSION $(hash_of "$OTELCOL_SOURCE"/go.mod "$OTELCOL_SOURCE"/go.sum "$OTELCOL_SOURCE"/*.go)" source_dir "$OTELCOL_SOURCE"
 }
 
 build_servers() {
