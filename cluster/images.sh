@@ -23,7 +23,6 @@ source "$HERE/lib/oci-images.sh"
 
 IMAGES="$CACHE/images"
 ROOTFS_TAR="$CACHE/rootfs-$DEBIAN_SUITE-minbase.tar"
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 MODE="${1:-build}"
 case "$MODE" in build|rootfs) ;; *) die "usage: $0 [build|rootfs]" ;; esac
 
@@ -45,31 +44,6 @@ build_tools() {
   TOOLS="$dir"
 }
 
-# ---- the Debian rootfs (debootstrap is run once; the tar is cached) -------------------------
-build_rootfs() {
-  if [[ -f "$ROOTFS_TAR" && -f "$ROOTFS_TAR.complete" ]]; then return; fi
-  command -v debootstrap >/dev/null 2>&1 || {
-    log "images: installing debootstrap"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >/dev/null \
-      || die "apt-get install debootstrap failed (run apt-get update first?)"
-  }
-  local dir start=$SECONDS
-  dir="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-rootfs.XXXXXX")"
-  log "images: debootstrap --variant=minbase $DEBIAN_SUITE from $DEBIAN_MIRROR"
-  if ! debootstrap --variant=minbase "$DEBIAN_SUITE" "$dir" "$DEBIAN_MIRROR" >"$IMAGES/debootstrap.log" 2>&1; then
-    tail -n 20 "$IMAGES/debootstrap.log" >&2
-    rm -rf "$dir"
-    die "debootstrap failed (log: $IMAGES/debootstrap.log)"
-  fi
-  # No package caches or lists in the image; /dev is the runtime's.
-  rm -rf "${dir:?}"/var/cache/apt/archives/*.deb "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/dev/*
-  tar -C "$dir" --numeric-owner --sort=name -cf "$ROOTFS_TAR.tmp" .
-  mv -f "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
-  rm -rf "$dir"
-  touch "$ROOTFS_TAR.complete"
-  log "images: rootfs $ROOTFS_TAR ready in $((SECONDS - start))s"
-}
-
 # image_tar NAME REF KEY ociimage-args...: $IMAGES/NAME/KEY.tar, listed for the import.
 image_tar() { oci_image "$WORK/list" "$IMAGES" "$@"; }
 
@@ -83,7 +57,7 @@ build_images() {
   static_image "$WORK/list" "$IMAGES" metrics-server "$METRICS_SERVER_IMAGE" "$BIN/metrics-server" 10250/tcp
   static_image "$WORK/list" "$IMAGES" traefik "$TRAEFIK_IMAGE" "$BIN/traefik" 8000/tcp 8443/tcp 9000/tcp
 
-  build_rootfs
+  debootstrap_tar "$ROOTFS_TAR"
   image_tar debian "$TEST_IMAGE" "$(hash_of "$ROOTFS_TAR" "$TOOLS/testbox" <(echo "$TEST_IMAGE"))" \
     --layer-tar "$ROOTFS_TAR" --file "$TOOLS/testbox:/usr/local/bin/testbox:0755" \
     --cmd '["/bin/bash"]'
@@ -93,6 +67,6 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-images.XXXXXX")"
 trap 'status_end $?; rm -rf "$WORK"' EXIT
 : > "$WORK/list"
 start=$SECONDS
-if [[ "$MODE" == rootfs ]]; then build_rootfs; exit 0; fi
+if [[ "$MODE" == rootfs ]]; then debootstrap_tar "$ROOTFS_TAR"; exit 0; fi
 build_images
 log "images: done in $((SECONDS - start))s"

@@ -22,7 +22,6 @@ source "$KIND_HERE/../lib/common.sh"
 # shellcheck source=cluster/lib/oci-images.sh
 source "$KIND_HERE/../lib/oci-images.sh"
 
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 IMAGES="$CACHE/images"
 NODE_CACHE="$CACHE/kind-node"
 # What a node runs besides Kubernetes' own binaries: systemd as PID 1, the runtime, and the
@@ -32,38 +31,6 @@ NODE_PACKAGES=(systemd systemd-sysv dbus containerd runc iptables nftables connt
 # kube-proxy's image: iptables-restore and conntrack, with the node's (nft) backend.
 NETBASE_PACKAGES=(iptables nftables conntrack iproute2 ca-certificates)
 CONTROL_PLANE=(kube-apiserver kube-controller-manager kube-scheduler)
-
-# debootstrap_tar NAME PACKAGE...: $NODE_CACHE/rootfs-<suite>-NAME-<hash of the list>.tar, a
-# minbase rootfs with PACKAGE..., made once. Prints the tar's path.
-debootstrap_tar() {
-  local name="$1" key tar dir t=$SECONDS
-  shift
-  key="$(printf '%s\n' "$DEBIAN_SUITE" "$DEBIAN_MIRROR" "$@" | sha256sum | cut -c1-12)"
-  tar="$NODE_CACHE/rootfs-$DEBIAN_SUITE-$name-$key.tar"
-  if [[ -f "$tar" ]]; then echo "$tar"; return; fi
-  command -v debootstrap >/dev/null 2>&1 \
-    || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >/dev/null \
-    || die "apt-get install debootstrap failed"
-  dir="$(mktemp -d "$WORK/rootfs-$name.XXXXXX")"
-  changed "node image: debootstrap $DEBIAN_SUITE $name ($*)"
-  local joined
-  joined="$(IFS=,; echo "$*")"
-  if ! debootstrap --variant=minbase --include="$joined" "$DEBIAN_SUITE" "$dir" "$DEBIAN_MIRROR" \
-      >"$NODE_CACHE/debootstrap-$name.log" 2>&1; then
-    tail -n 20 "$NODE_CACHE/debootstrap-$name.log" >&2
-    die "debootstrap failed (log: $NODE_CACHE/debootstrap-$name.log)"
-  fi
-  # The nodes and pods run iptables through nf_tables, as the host's own rules are written.
-  chroot "$dir" update-alternatives --set iptables /usr/sbin/iptables-nft >/dev/null
-  chroot "$dir" update-alternatives --set ip6tables /usr/sbin/ip6tables-nft >/dev/null
-  rm -rf "${dir:?}"/var/cache/apt/archives/*.deb "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/dev/* \
-    "${dir:?}"/usr/share/doc/* "${dir:?}"/usr/share/man/*
-  tar -C "$dir" --numeric-owner --xattrs --sort=name -cf "$tar.tmp" .
-  mv -f "$tar.tmp" "$tar"
-  find "$NODE_CACHE" -maxdepth 1 -name "rootfs-$DEBIAN_SUITE-$name-*.tar" ! -name "${tar##*/}" -delete
-  log "node image: rootfs $name ready in $((SECONDS - t))s"
-  echo "$tar"
-}
 
 # The images every node has preloaded: the control plane, kube-proxy and etcd written here, and
 # cluster/images.sh's (pause, CoreDNS, metrics-server, Traefik, the Debian test image) and
@@ -76,7 +43,8 @@ build_images() {
       "$(hash_of "$BIN/$b" <(echo "$b $(image_version "$b")"))" \
       --file "$BIN/$b:/usr/local/bin/$b:0755" --env PATH=/usr/local/bin:/usr/bin:/bin
   done
-  netbase="$(debootstrap_tar netbase "${NETBASE_PACKAGES[@]}")"
+  netbase="$NODE_CACHE/rootfs-$DEBIAN_SUITE-netbase.tar"
+  debootstrap_tar "$netbase" "${NETBASE_PACKAGES[@]}"
   oci_image "$WORK/images" "$IMAGES" kind-kube-proxy "laravel-ops.local/kube-proxy:$KUBERNETES_VERSION" \
     "$(hash_of "$netbase" "$BIN/kube-proxy")" \
     --layer-tar "$netbase" --file "$BIN/kube-proxy:/usr/local/bin/kube-proxy:0755" \
@@ -182,7 +150,8 @@ start=$SECONDS
 : >"$WORK/images"
 build_images
 render "$KIND_HERE/manifests/default-storage.yaml" >"$WORK/default-storage.yaml"
-NODE_ROOTFS="$(debootstrap_tar node "${NODE_PACKAGES[@]}")"
+NODE_ROOTFS="$NODE_CACHE/rootfs-$DEBIAN_SUITE-node.tar"
+debootstrap_tar "$NODE_ROOTFS" "${NODE_PACKAGES[@]}"
 key="$( { sha256sum "$NODE_ROOTFS" | cut -d' ' -f1
   for b in kubeadm kubelet kubectl bridge host-local loopback portmap; do sha256sum "$BIN/$b" | cut -d' ' -f1; done
   cut -d' ' -f1,3 "$WORK/images"

@@ -64,6 +64,45 @@ apply() {
     || { cat "$log" >&2; die "applying $1 failed"; }
 }
 
+# ---- Debian root filesystems ------------------------------------------------------------------
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+# debootstrap_tar TAR [PACKAGE...]: makes TAR, a `debootstrap --variant=minbase` root filesystem of
+# DEBIAN_SUITE with PACKAGE... added, without package caches, lists, documentation or /dev (the
+# runtime's), unless TAR.complete says it was made for the same suite, mirror and packages.
+debootstrap_tar() {
+  local tar="$1" key dir start=$SECONDS
+  shift
+  key="$(printf '%s\n' "$DEBIAN_SUITE" "$DEBIAN_MIRROR" "$@" | sha256sum | cut -c1-12)"
+  [[ -f "$tar" && "$(cat "$tar.complete" 2>/dev/null)" == "$key" ]] && return 0
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    changed "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >/dev/null \
+      || die "apt-get install debootstrap failed (run apt-get update first?)"
+  fi
+  local include=()
+  [[ $# -gt 0 ]] && include=("--include=$(IFS=,; echo "$*")")
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/laravel-ops-rootfs.XXXXXX")"
+  changed "debootstrap --variant=minbase $DEBIAN_SUITE ${*:-(nothing added)} from $DEBIAN_MIRROR (log: $tar.log)"
+  if ! debootstrap --variant=minbase "${include[@]}" "$DEBIAN_SUITE" "$dir" "$DEBIAN_MIRROR" >"$tar.log" 2>&1; then
+    tail -n 20 "$tar.log" >&2
+    rm -rf "$dir"
+    die "debootstrap failed (log: $tar.log)"
+  fi
+  # iptables runs through nf_tables, as the host's own rules are written.
+  if [[ -e "$dir/usr/sbin/iptables-nft" ]]; then
+    chroot "$dir" update-alternatives --set iptables /usr/sbin/iptables-nft >/dev/null
+    chroot "$dir" update-alternatives --set ip6tables /usr/sbin/ip6tables-nft >/dev/null
+  fi
+  rm -rf "${dir:?}"/var/cache/apt/archives/*.deb "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/dev/* \
+    "${dir:?}"/usr/share/doc/* "${dir:?}"/usr/share/man/*
+  tar -C "$dir" --numeric-owner --xattrs --sort=name -cf "$tar.tmp" .
+  rm -rf "$dir"
+  mv -f "$tar.tmp" "$tar"
+  echo "$key" >"$tar.complete"
+  log "rootfs $tar ready in $((SECONDS - start))s"
+}
+
 # ---- certificates (openssl; made once, re-made if the names they must carry change) --------
 new_key() { [[ -f "$1" ]] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; chmod 600 "$1"; }
 
