@@ -155,14 +155,16 @@ approve_serving_certificates() {
 # Each node's pod range through that node, the Service range through the control plane (kube-proxy
 # masquerades traffic from outside the pod range, so replies come back the same way).
 host_routes() {
-  local device cidr address
+  local device cidr address control_plane
   device="$(bridge_device)"
+  control_plane="$(kubectl get nodes -l node-role.kubernetes.io/control-plane \
+    -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
   while read -r cidr address; do
     [[ "$(ip route show "$cidr")" == "$cidr via $address dev $device"* ]] && continue
     ip route replace "$cidr" via "$address" dev "$device" || die "cannot add the route to $cidr via $address (needs root)"
     changed "route to $cidr via $address"
   done < <(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}'
-           echo "$KIND_SERVICE_CIDR $(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$API_SERVER_HOST")")
+           echo "$KIND_SERVICE_CIDR $control_plane")
 }
 
 # The Linux bridge of the Docker network kind (br-<the network's id, first 12 characters>).
