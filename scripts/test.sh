@@ -49,10 +49,10 @@ fresh_cluster() {
 }
 step "a fresh local cluster, registry and image toolchain" fresh_cluster
 step "execution environment (build and run)" bash scripts/execution-environment.sh
-step "pytest (live: images, operator role)" pytest -ra tests/image tests/operator
+step "pytest (live: images, operator role)" pytest -ra --durations=5 tests/image tests/operator
 # -s: each test prints the figures it measured (latencies, seconds to readiness, HPA steps).
-step "pytest (live: the backend on pods)" pytest -ra -s tests/live
-step "pytest (live: three nodes: spread, drain, a node lost)" pytest -ra -s tests/kind
+step "pytest (live: the backend on pods)" pytest -ra -s --durations=12 tests/live
+step "pytest (live: three nodes: spread, drain, a node lost)" pytest -ra -s --durations=5 tests/kind
 # Last: Molecule's sequence begins and ends with destroy, so it leaves the machine with neither
 # the cluster nor the registry running.
 step "molecule default" molecule test --scenario-name default

@@ -160,13 +160,15 @@ def port_forward(pod: dict, port: int) -> Iterator[int]:
     process = subprocess.Popen(
         [tool("kubectl"), "--kubeconfig", KUBECONFIG, "port-forward", "--address=127.0.0.1", "--pod-running-timeout=20s",
          "-n", pod["metadata"]["namespace"], f"pod/{pod['metadata']['name']}", f":{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         line = process.stdout.readline()  # Forwarding from 127.0.0.1:<local port> -> <port>
         forwarded = re.match(r"Forwarding from 127\.0\.0\.1:(\d+) ->", line)
         if forwarded is None:
             process.kill()
-            raise AssertionError(f"kubectl port-forward to {pod['metadata']['name']}:{port}: {line}{process.stderr.read()}")
+            raise AssertionError(f"kubectl port-forward to {pod['metadata']['name']}:{port}: {line}{process.stdout.read()}")
+        # kubectl writes a line for each connection: read on, or a full pipe would stop it
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         yield int(forwarded[1])
     finally:
         process.terminate()
