@@ -7,8 +7,9 @@
 #   traefik          likewise
 #   debian           a debootstrap --variant=minbase rootfs + testbox (cluster/images/cmd/testbox)
 # Image tarballs are OCI image layouts written by cluster/lib/ociimage.py and cached in
-# $CACHE/images/, keyed by a hash of what went into them; the rootfs tar is cached as
-# $CACHE/rootfs-<suite>-minbase.tar. A warm run only compares digests.
+# $CACHE/images/, keyed by a hash of what went into them, and listed in $CACHE/images/cluster.list
+# ("REF TAR DIGEST" lines); the rootfs tar is cached as $CACHE/rootfs-<suite>-minbase.tar. A warm
+# run only compares digests.
 #
 # Usage: cluster/images.sh [build|rootfs]   (default build; rootfs only makes the cached Debian
 #   rootfs tar)
@@ -69,4 +70,5 @@ trap 'status_end $?; rm -rf "$WORK"' EXIT
 start=$SECONDS
 if [[ "$MODE" == rootfs ]]; then debootstrap_tar "$ROOTFS_TAR"; exit 0; fi
 build_images
+mv -f "$WORK/list" "$IMAGES/cluster.list"
 log "images: done in $((SECONDS - start))s"

@@ -23,7 +23,8 @@
 #
 # Usage: cluster/netpol.sh build|image|apply|wait
 #   build    the binary, into $CACHE/kube-network-policies-<version>/bin/ (a stamp skips a warm run)
-#   image    build + the OCI image tarball in $CACHE/images/
+#   image    build + the OCI image tarball in $CACHE/images/, listed in
+#            $CACHE/images/kube-network-policies.list ("REF TAR DIGEST")
 #   apply    apply the manifest (the cluster must be up) and wait
 #   wait     wait until the DaemonSet is ready, its table is in place and its queue is read
 # Environment: LARAVEL_OPS_CACHE, GO (see cluster/lib/common.sh); KIND_NODES, the names of the
@@ -201,7 +202,7 @@ apply_manifest() {
 
 case "$MODE" in
   build) build_binary; echo "$NP_BIN" ;;
-  image) build_image "$LIST"; cut -d' ' -f2 "$LIST" ;;
+  image) build_image "$LIST"; mv -f "$LIST" "$IMAGES/kube-network-policies.list" ;;
   apply) apply_manifest ;;
   wait) wait_netpol ;;
 esac

@@ -56,24 +56,9 @@ build_images() {
   static_image "$WORK/images" "$IMAGES" local-path-provisioner "$LOCAL_PATH_PROVISIONER_IMAGE" "$BIN/local-path-provisioner"
   "$KIND_HERE/../images.sh" build >&2
   "$KIND_HERE/../netpol.sh" image >&2
-  local name tar
-  for name in pause coredns metrics-server traefik debian kube-network-policies; do
-    tar="$(find "$IMAGES/$name" -maxdepth 1 -name '*.tar' | head -n1)"
-    [[ -n "$tar" && -f "$tar.digest" ]] || die "cluster/images.sh wrote no $name image"
-    printf '%s %s %s\n' "$(image_ref "$name")" "$tar" "$(cat "$tar.digest")" >>"$WORK/images"
-  done
+  cat "$IMAGES/cluster.list" "$IMAGES/kube-network-policies.list" >>"$WORK/images"
 }
 image_version() { case "$1" in etcd) echo "$ETCD_VERSION" ;; *) echo "$KUBERNETES_VERSION" ;; esac; }
-image_ref() {
-  case "$1" in
-    pause) echo "$PAUSE_IMAGE" ;;
-    coredns) echo "$COREDNS_IMAGE" ;;
-    metrics-server) echo "$METRICS_SERVER_IMAGE" ;;
-    traefik) echo "$TRAEFIK_IMAGE" ;;
-    debian) echo "$TEST_IMAGE" ;;
-    kube-network-policies) echo "$KUBE_NETWORK_POLICIES_IMAGE" ;;
-  esac
-}
 
 # preload ROOT: imports the listed images into ROOT's containerd store with a containerd of the
 # same version as the node's (the host's, Debian's), on a socket of its own.
