@@ -18,14 +18,15 @@ __metaclass__ = type
 import multiprocessing.util
 import os
 
-_finalizer_pid = []
+# the processes that have registered the finalizer: a forked child inherits its parent's entries,
+# not its finalizers, so it looks for its own process id
+_processes_finalized = set()
 
 
 def remove_client_files_at_exit():
-    """Delete the client's credential files when this process ends (once per process; a finalizer
-    inherited from a parent does not run in a forked child, so it is keyed by process id)."""
-    if _finalizer_pid == [os.getpid()]:
+    """Delete the client's credential files when this process ends (registered once per process)."""
+    if os.getpid() in _processes_finalized:
         return
     from kubernetes.config import kube_config  # present wherever kubernetes.core's client runs
     multiprocessing.util.Finalize(None, kube_config._cleanup_temp_files, exitpriority=0)
-    _finalizer_pid[:] = [os.getpid()]
+    _processes_finalized.add(os.getpid())
