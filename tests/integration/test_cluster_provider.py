@@ -1,8 +1,11 @@
-"""playbooks/cluster.yml with the kind provider says what is missing before it builds or creates
-anything, instead of failing halfway through with a missing command."""
+"""The kind provider of playbooks/cluster.yml says what is missing before it builds or creates
+anything, instead of failing halfway through with a missing command; Molecule's kind scenario installs
+what the roles default to."""
 
 import os
 import shutil
+
+import yaml
 
 from playbook_helpers import ROOT, offline_env, run, tool
 
@@ -22,3 +25,14 @@ def test_kind_without_its_cli_is_refused_naming_what_to_install(tmp_path):
     assert "go install sigs.k8s.io/kind@v0.33.0" in output, output
     assert "Create the kind cluster" not in output, output
     assert not state.exists()
+
+
+def test_the_kind_scenario_installs_the_roles_own_default_chart():
+    """The kind scenario's inventory names kube-prometheus-stack's release explicitly (it must
+    override the local inventory's test chart, so it cannot fall back to the role's default): it
+    must be the role's default."""
+    published = yaml.safe_load((ROOT / "molecule/kind/inventory/group_vars/all/published.yml").read_text())
+    defaults = yaml.safe_load((ROOT / "roles" / "prometheus_operator" / "defaults" / "main.yml").read_text())
+    for name in ("prometheus_operator_chart_ref", "prometheus_operator_chart_version", "prometheus_operator_chart_plain_http"):
+        assert published[name] == defaults[name], name
+    assert published["backend_image_flavour"] == "alpine"
