@@ -55,6 +55,17 @@ INGRESS_HOST_PORT=8443
 kind_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; }
 
 network() {
+  # A bridge that still holds the network's addresses but belongs to no Docker network (left by an
+  # engine whose state was removed while the network existed) takes the nodes' traffic away from
+  # the network's own bridge: kubeadm join then never reaches the control plane.
+  local device networks
+  networks=" $(docker network ls -q --filter driver=bridge | sed 's/^/br-/' | tr '\n' ' ')"
+  for device in $(ip -o -4 addr show to "$KIND_SUBNET" | awk '{print $2}'); do
+    if [[ "$device" == br-* && "$networks" != *" $device "* ]]; then
+      changed "removing the bridge $device, which holds $KIND_SUBNET and belongs to no Docker network"
+      ip link delete "$device" || die "cannot remove the bridge $device (needs root)"
+    fi
+  done
   if docker network inspect "$KIND_NETWORK" >/dev/null 2>&1; then
     [[ "$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$KIND_NETWORK")" == "$KIND_SUBNET" ]] \
       || die "the Docker network $KIND_NETWORK exists with another subnet than $KIND_SUBNET (docker network rm $KIND_NETWORK)"
