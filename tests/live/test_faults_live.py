@@ -26,6 +26,7 @@ the background where a test needs to act while one runs.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import re
@@ -34,6 +35,7 @@ import textwrap
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -116,21 +118,25 @@ def _settled() -> str:
         pods = web_pods()
         return wanted <= ROOM_FOR_A_ROLLOUT and len(pods) == wanted and all(is_ready(p) for p in pods) and wanted
     hpa = kube_json("hpa", DEPLOYMENT, "-n", NAMESPACE)
-    maximum = hpa and hpa["spec"]["maxReplicas"]
-    capped = bool(hpa) and maximum > ROOM_FOR_A_ROLLOUT and _replicas() > ROOM_FOR_A_ROLLOUT
-    if capped:
-        _patch_hpa(maxReplicas=ROOM_FOR_A_ROLLOUT)
-    try:
+    capped = hpa is not None and hpa["spec"]["maxReplicas"] > ROOM_FOR_A_ROLLOUT and _replicas() > ROOM_FOR_A_ROLLOUT
+    with _hpa_spec(hpa, maxReplicas=ROOM_FOR_A_ROLLOUT) if capped else contextlib.nullcontext():
         pods = wait_for(f"the web pods to be {ROOM_FOR_A_ROLLOUT} at most, all Ready", settled, timeout=900, interval=5)
-    finally:
-        if capped:
-            _patch_hpa(maxReplicas=maximum)
-    how = f"the HPA's maximum lowered from {maximum}" if capped else "the HPA"
+    how = f"the HPA's maximum lowered from {hpa['spec']['maxReplicas']}" if capped else "the HPA"
     return f"{pods} pods (waited {time.monotonic() - started:.0f}s for {how})"
 
 
-def _patch_hpa(**spec) -> None:
-    kubectl("patch", "hpa", DEPLOYMENT, "-n", NAMESPACE, "--type=merge", "-p", json.dumps({"spec": spec}))
+@contextlib.contextmanager
+def _hpa_spec(hpa: dict, **spec: int) -> Iterator[None]:
+    """The HPA's spec fields set to these values while the block runs, then back to what the HPA
+    had (an absent minReplicas is Kubernetes' default, 1)."""
+    def patch(values: dict) -> None:
+        kubectl("patch", "hpa", DEPLOYMENT, "-n", NAMESPACE, "--type=merge", "-p", json.dumps({"spec": values}))
+    before = {name: hpa["spec"].get(name, 1) for name in spec}
+    patch(spec)
+    try:
+        yield
+    finally:
+        patch(before)
 
 
 # ---- 1 ----------------------------------------------------------------------------------------
@@ -258,12 +264,8 @@ def hpa_held():
         yield
         return
     minimum = hpa["spec"].get("minReplicas", 1)
-    running = max(minimum, hpa["status"].get("currentReplicas", minimum))
-    _patch_hpa(minReplicas=running)
-    try:
+    with _hpa_spec(hpa, minReplicas=max(minimum, hpa["status"].get("currentReplicas", minimum))):
         yield
-    finally:
-        _patch_hpa(minReplicas=minimum)
 
 
 def test_a_saturated_pod_leaves_the_service_and_is_not_restarted(backend, hpa_held):
