@@ -129,38 +129,29 @@ module_dirs() {
   [[ -f "$SRC/go.mod" ]] || die "module $MODULE@$OPERATOR_VERSION is not in $GOMODCACHE"
 }
 
-build() {
-  local bin="$OUT/bin"
+# operator_source: the operator's source, as go_build's SOURCE. The root module's go.mod replaces
+# the nested modules with ./pkg/...; module zips leave nested modules out, so their own zips'
+# contents go back where the replace points, in a copy.
+operator_source() {
   module_dirs
-  if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$GO_VERSION" ]]; then
-    log "build: operator $OPERATOR_VERSION already built ($bin, $GO_VERSION)"
-    return
-  fi
-  local start=$SECONDS tree="$WORK/src"
-  log "build: operator and prometheus-config-reloader $OPERATOR_VERSION with $GO_VERSION (cold builds take minutes)"
-  # The root module's go.mod replaces the nested modules with ./pkg/...; module zips leave
-  # nested modules out, so put their own zips' contents back where the replace points.
-  mkdir -p "$tree"
-  cp -a "$SRC/." "$tree/"
+  SRC_DIR="$WORK/src-operator"
+  rm -rf "$SRC_DIR"; mkdir -p "$SRC_DIR"
+  cp -a "$SRC/." "$SRC_DIR/"
   local sub
   for sub in pkg/apis/monitoring pkg/client; do
-    rm -rf "${tree:?}/$sub"; mkdir -p "$tree/$sub"
-    cp -a "$GOMODCACHE/$MODULE/$sub@$OPERATOR_VERSION/." "$tree/$sub/"
+    rm -rf "${SRC_DIR:?}/$sub"; mkdir -p "$SRC_DIR/$sub"
+    cp -a "$GOMODCACHE/$MODULE/$sub@$OPERATOR_VERSION/." "$SRC_DIR/$sub/"
   done
-  chmod -R u+w "$tree"
-  rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
-  go_build_static "$tree" "$bin.tmp" "$(prometheus_ldflags "$OPERATOR_VERSION" "$OPERATOR_VERSION")" \
-    ./cmd/operator ./cmd/prometheus-config-reloader || die "go build failed"
-  rm -rf "$bin"; mv "$bin.tmp" "$bin"
-  printf '%s' "$GO_VERSION" >"$bin/.complete"
-  changed "build: done in $((SECONDS - start))s ($(du -h "$bin/operator" | cut -f1) operator)"
+  chmod -R u+w "$SRC_DIR"
 }
 
-# go_build NAME VERSION PACKAGE LDFLAGS KEY SOURCE...: `go build` PACKAGE (static, CGO off) into
-# $OUT/NAME-VERSION/, kept while KEY (the Go version and what else the build depends on) is the same.
-# Only when it builds it runs the command SOURCE..., which sets SRC_DIR to the directory to build in.
+# go_build NAME VERSION PACKAGES LDFLAGS KEY SOURCE...: `go build` PACKAGES (one or more, space
+# separated; static, CGO off) into $OUT/NAME-VERSION/, kept while KEY (the Go version and what else
+# the build depends on) is the same. Only when it builds it runs the command SOURCE..., which sets
+# SRC_DIR to the directory to build in.
 go_build() {
-  local name="$1" version="$2" package="$3" ldflags="$4" key="$5" SRC_DIR=.
+  local name="$1" version="$2" ldflags="$4" key="$5" SRC_DIR=. packages
+  read -ra packages <<<"$3"
   shift 5
   local bin="$OUT/$name-$version" start=$SECONDS
   if [[ -f "$bin/.complete" && "$(cat "$bin/.complete")" == "$key" ]]; then
@@ -170,7 +161,7 @@ go_build() {
   "$@"
   log "build: $name $version with $GO_VERSION (cold builds take minutes)"
   rm -rf "$bin.tmp"; mkdir -p "$bin.tmp"
-  go_build_static "$SRC_DIR" "$bin.tmp" "$ldflags" "$package" || die "go build of $name failed"
+  go_build_static "$SRC_DIR" "$bin.tmp" "$ldflags" "${packages[@]}" || die "go build of $name failed"
   rm -rf "$bin"; mv "$bin.tmp" "$bin"
   printf '%s' "$key" >"$bin/.complete"
   changed "build: $name done in $((SECONDS - start))s"
@@ -221,7 +212,10 @@ build_log_pipeline() {
     "$GO_VERSION $(hash_of "$OTELCOL_SOURCE"/go.mod "$OTELCOL_SOURCE"/go.sum "$OTELCOL_SOURCE"/*.go)" source_dir "$OTELCOL_SOURCE"
 }
 
-build_servers() {
+# build: the operator and its config reloader, and the servers and log pipeline it runs.
+build() {
+  go_build operator "$OPERATOR_VERSION" "./cmd/operator ./cmd/prometheus-config-reloader" \
+    "$(prometheus_ldflags "$OPERATOR_VERSION" "$OPERATOR_VERSION")" "$GO_VERSION" operator_source
   build_server prometheus "$PROMETHEUS_VERSION" github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION"
   build_server alertmanager "$ALERTMANAGER_VERSION" github.com/prometheus/alertmanager "$ALERTMANAGER_VERSION"
   build_log_pipeline
@@ -244,11 +238,10 @@ image() {
 }
 
 images() {
-  [[ -f "$OUT/bin/.complete" ]] || build
-  build_servers
+  build
   : >"$WORK/images"
-  image operator "$OPERATOR_IMAGE" "$OUT/bin/operator"
-  image prometheus-config-reloader "$RELOADER_IMAGE" "$OUT/bin/prometheus-config-reloader"
+  image operator "$OPERATOR_IMAGE" "$OUT/operator-$OPERATOR_VERSION/operator"
+  image prometheus-config-reloader "$RELOADER_IMAGE" "$OUT/operator-$OPERATOR_VERSION/prometheus-config-reloader"
   # The operator mounts the storage at /prometheus and passes every flag itself.
   image prometheus "$PROMETHEUS_IMAGE" "$OUT/prometheus-$PROMETHEUS_VERSION/prometheus" --workdir /prometheus
   image alertmanager "$ALERTMANAGER_IMAGE" "$OUT/alertmanager-$ALERTMANAGER_VERSION/alertmanager" --workdir /alertmanager
@@ -338,10 +331,9 @@ push() {
 }
 
 case "$MODE" in
-  build) build; build_servers ;;
+  build) build ;;
   image) images ;;
   chart) chart ;;
-  push) images; chart; push ;;
-  all) build; build_servers; images; chart; push ;;
+  push | all) images; chart; push ;;
 esac
 log "done in $((SECONDS - started))s: chart $CHART_REPO/$CHART_NAME $CHART_VERSION, image $OPERATOR_IMAGE"
