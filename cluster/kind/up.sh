@@ -58,8 +58,8 @@ network() {
   # A bridge that still holds the network's addresses but belongs to no Docker network (left by an
   # engine whose state was removed while the network existed) takes the nodes' traffic away from
   # the network's own bridge: kubeadm join then never reaches the control plane.
-  local device networks
-  networks=" $(docker network ls -q --filter driver=bridge | sed 's/^/br-/' | tr '\n' ' ')"
+  local device id networks=" "
+  for id in $(docker network ls -q --filter driver=bridge); do networks+="$(bridge_of "$id") "; done
   for device in $(ip -o -4 addr show to "$KIND_SUBNET" | awk '{print $2}'); do
     if [[ "$device" == br-* && "$networks" != *" $device "* ]]; then
       changed "removing the bridge $device, which holds $KIND_SUBNET and belongs to no Docker network"
@@ -178,8 +178,10 @@ host_routes() {
            echo "$KIND_SERVICE_CIDR $control_plane")
 }
 
-# The Linux bridge of the Docker network kind (br-<the network's id, first 12 characters>).
-bridge_device() { echo "br-$(docker network inspect -f '{{.Id}}' "$KIND_NETWORK" | cut -c1-12)"; }
+# bridge_of ID: the Linux bridge of the Docker bridge network ID (br-<its id, first 12 characters>).
+bridge_of() { echo "br-${1:0:12}"; }
+# The Linux bridge of the Docker network kind.
+bridge_device() { bridge_of "$(docker network inspect -f '{{.Id}}' "$KIND_NETWORK")"; }
 
 up() {
   local t=$SECONDS
