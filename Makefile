@@ -4,7 +4,6 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV ?= local
-SCENARIO ?= default
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.tools/venv/bin:$(PATH)
 
 .PHONY: help setup test deploy down render molecule
@@ -13,7 +12,7 @@ help:
 	@echo "make deploy [ENV=local]  deploy the backend (local: onto the project's own kind cluster)"
 	@echo "make test                run every check (what CI runs)"
 	@echo "make render ENV=prod     write rendered/values-prod.yaml for plain helm users"
-	@echo "make molecule [SCENARIO=default]  Molecule against the local cluster (kind's published node image: SCENARIO=kind)"
+	@echo "make molecule            Molecule on the local cluster (kind's published node image where kind and Docker are found)"
 	@echo "make down                delete the local cluster and stop the local registry"
 
 setup:
@@ -26,7 +25,7 @@ deploy: setup
 	@bash scripts/deploy.sh $(ENV)
 
 molecule: setup
-	@bash scripts/molecule.sh $(SCENARIO)
+	@bash scripts/molecule.sh
 
 render: setup
 	ansible-playbook playbooks/render.yml -i inventories/$(ENV)

@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# `make molecule [SCENARIO=default]`: runs a Molecule scenario. `default` runs on the project's own
-# cluster and registry (this script points the playbooks at them); `kind` on kind's published node
-# image, with the kubeconfig in Molecule's ephemeral directory and the registry the user names.
+# `make molecule`: runs the Molecule scenario on the cluster scripts/cluster-provider.sh chooses (as
+# the scenario's create step will). On the project's own cluster, it exports that cluster's
+# registry credentials first; on kind's published node image, the user's own (see README).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/.tools/bin:$ROOT/.tools/venv/bin:$PATH"
-scenario="${1:-default}"
-if [[ "$scenario" != kind ]]; then
+if [[ "$("$ROOT/scripts/cluster-provider.sh")" == local ]]; then
   # shellcheck source=scripts/local-env.sh
   source "$ROOT/scripts/local-env.sh"
 fi
-exec molecule test --scenario-name "$scenario"
+exec molecule test

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Prints which local cluster to bring up: `kind` (kind's published node image) where the kind CLI
+# is on PATH and a Docker engine answers, as on a laptop that can pull that image; else `local`
+# (kind from the node image assembled here, cluster/kind). The role local_cluster and
+# scripts/molecule.sh both ask it, so the two cannot choose differently.
+#
+# Usage: scripts/cluster-provider.sh [auto|kind|local]
+#   (default: $LARAVEL_OPS_CLUSTER_PROVIDER, else auto; kind or local is printed as asked)
+set -euo pipefail
+asked="${1:-${LARAVEL_OPS_CLUSTER_PROVIDER:-auto}}"
+case "$asked" in
+  kind | local) echo "$asked" ;;
+  auto)
+    if command -v kind >/dev/null 2>&1 && docker info >/dev/null 2>&1; then echo kind; else echo local; fi
+    ;;
+  *)
+    echo "LARAVEL_OPS_CLUSTER_PROVIDER is '$asked'; allowed: auto, kind, local" >&2
+    exit 2
+    ;;
+esac
