@@ -29,10 +29,12 @@ go_env() {
 # go_build_static DIR OUT LDFLAGS PACKAGE...: builds PACKAGE... of the module in DIR into the folder
 # OUT, as its go.mod and go.sum pin them (niced: a cold build takes minutes). Builds that take the
 # same flags share the build cache: the Prometheus server and promtool compile their module once.
+# GO_BUILD_TAGS (comma separated) adds build tags to netgo.
 go_build_static() {
   local dir="$1" out="$2" ldflags="$3"
   shift 3
-  (cd "$dir" && nice "$GO" build -mod=readonly -trimpath -tags netgo -ldflags "$ldflags" -o "$out/" "$@")
+  (cd "$dir" && nice "$GO" build -mod=readonly -trimpath -tags "netgo${GO_BUILD_TAGS:+,$GO_BUILD_TAGS}" \
+    -ldflags "$ldflags" -o "$out/" "$@")
 }
 
 # go_module_source MODULE VERSION: downloads MODULE at VERSION into the module cache and prints the
