@@ -66,9 +66,10 @@ module_time() {
     | sed -n 's/^[[:space:]]*"Time": "\(.*\)",\{0,1\}$/\1/p' | head -n1
 }
 
-# gorun ARGS...: runs go with its messages ("go: downloading ...") prefixed like ours on stderr.
+# gorun ARGS...: runs go, niced (the checks that need no cluster run beside a cold build), with
+# its messages ("go: downloading ...") prefixed like ours on stderr.
 gorun() {
-  "$GO" "$@" 2>&1 | sed -u 's/^/[cluster]   /' >&2
+  nice "$GO" "$@" 2>&1 | sed -u 's/^/[cluster]   /' >&2
   return "${PIPESTATUS[0]}"
 }
 

@@ -40,7 +40,7 @@ build_tools() {
   fi
   log "images: building pause and testbox ($key)"
   rm -rf "$dir"; mkdir -p "$dir"
-  (cd "$HERE/images" && "$GO" build -trimpath -ldflags "-s -w" -o "$dir/" ./cmd/pause ./cmd/testbox)
+  (cd "$HERE/images" && nice "$GO" build -trimpath -ldflags "-s -w" -o "$dir/" ./cmd/pause ./cmd/testbox)
   touch "$dir/.complete"
   TOOLS="$dir"
 }

@@ -133,7 +133,7 @@ build_binary() {
   cp -r "$dir" "$work/src"
   chmod -R u+w "$work/src"
   patch_source "$work/src"
-  if ! (cd "$work/src" && "$GO" build -trimpath -ldflags "-s -w" -o "$work/kube-network-policies" ./cmd) 2>&1 \
+  if ! (cd "$work/src" && nice "$GO" build -trimpath -ldflags "-s -w" -o "$work/kube-network-policies" ./cmd) 2>&1 \
       | sed -u 's/^/[cluster]   /' >&2; then
     die "kube-network-policies: go build failed"
   fi

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Builds the collection's Go tools (tools/psa-check) into a cache outside the clone, keyed by the
 # pinned k8s.io/pod-security-admission version and a hash of go.mod, go.sum, the sources and the
-# Go version, then links the binary to .tools/bin/psa-check of this clone. Also builds promtool
-# (github.com/prometheus/prometheus cmd/promtool of the Prometheus release the local cluster runs,
-# scripts/lib/prometheus.sh; keyed by that version and the Go version; a cold build takes minutes)
-# and links .tools/bin/promtool: the chart tests run `promtool test rules` and `promtool check rules`
-# with it.
+# Go version, then links the binary to .tools/bin/psa-check of this clone. With --test, also builds
+# promtool (github.com/prometheus/prometheus cmd/promtool of the Prometheus release the local
+# cluster runs, scripts/lib/prometheus.sh; keyed by that version, its build tags and the Go
+# version; a cold build takes a minute or two) and links .tools/bin/promtool: only the chart tests
+# run it (`promtool test rules`, `promtool check rules`).
 # Go modules come from the Go module proxy only and are kept, with the build cache, under the same
 # cache folder ($CACHE/go/mod, $CACHE/go/build), so a warm run takes a second or two.
 #
 # Usage: scripts/build-tools.sh [--test]
-#   --test   also run the tool's go tests (with the same caches)
+#   --test   also run the tool's go tests (with the same caches) and build promtool
 # Environment: LARAVEL_OPS_CACHE (default ~/.cache/laravel-ops), GO (default: go on PATH, else
 #   /usr/local/go/bin/go), PROMETHEUS_VERSION (default in scripts/lib/prometheus.sh).
 set -euo pipefail
@@ -30,7 +30,7 @@ source "$ROOT/scripts/lib/prometheus.sh"
 for arg in "$@"; do
   case "$arg" in
     --test) RUN_TESTS=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
     *) die "unknown argument: $arg" ;;
   esac
 done
@@ -84,7 +84,7 @@ build_psa_check() {
 build_promtool() {
   local source
   source="$(go_module_source github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION")"
-  go_build_static "$source" "$(dirname "$1")" "$(prometheus_ldflags "$PROMETHEUS_VERSION" "$PROMETHEUS_MODULE_VERSION")" \
+  GO_BUILD_TAGS="$PROMETHEUS_BUILD_TAGS" go_build_static "$source" "$(dirname "$1")" "$(prometheus_ldflags "$PROMETHEUS_VERSION" "$PROMETHEUS_MODULE_VERSION")" \
     ./cmd/promtool
 }
 
@@ -92,5 +92,5 @@ tool psa-check "$psa_version-$src_hash" build_psa_check
 if [[ "$RUN_TESTS" == 1 ]]; then
   log "running go test for tools/psa-check"
   (cd "$SRC" && "$GO" test -count=1 ./...)
+  tool promtool "$PROMETHEUS_VERSION-$GO_VERSION-${PROMETHEUS_BUILD_TAGS//,/-}" build_promtool
 fi
-tool promtool "$PROMETHEUS_VERSION-$GO_VERSION" build_promtool

@@ -197,7 +197,7 @@ install_engine() {
     cp -r "$dir/." "$src/engine" && chmod -R u+w "$src/engine" && cd "$src/engine"
     cp vendor.mod go.mod && cp vendor.sum go.sum && rm -rf vendor
     # netgo/osusergo: static without cgo; btrfs' graphdriver needs cgo and is not used here.
-    GOFLAGS="$GOFLAGS -mod=mod" "$GO" build -trimpath \
+    GOFLAGS="$GOFLAGS -mod=mod" nice "$GO" build -trimpath \
       -tags "netgo osusergo exclude_graphdriver_btrfs" \
       -ldflags "-s -w -X github.com/docker/docker/dockerversion.Version=$version -X github.com/docker/docker/dockerversion.GitCommit=$DOCKER_ENGINE_VERSION" \
       -o "$ENGINE_DIR/" ./cmd/dockerd ./cmd/docker-proxy
@@ -213,7 +213,7 @@ install_buildx() {
     go_env
     log "building buildx $BUILDX_VERSION with $GO_VERSION (go install, a few minutes)"
     rm -rf "$dir"; mkdir -p "$dir/bin"
-    if ! GOBIN="$dir/bin" "$GO" install -trimpath \
+    if ! GOBIN="$dir/bin" nice "$GO" install -trimpath \
         -ldflags "-s -w -X github.com/docker/buildx/version.Version=$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
         "github.com/docker/buildx/cmd/buildx@$BUILDX_VERSION" >"$dir/build.log" 2>&1; then
       tail -n 30 "$dir/build.log" >&2

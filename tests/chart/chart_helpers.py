@@ -159,7 +159,7 @@ def pod_specs(docs: list[dict]) -> list[tuple[str, dict]]:
 
 
 def find_promtool() -> str | None:
-    """promtool from $PROMTOOL, else .tools/bin/promtool (scripts/build-tools.sh), else PATH."""
+    """promtool from $PROMTOOL, else .tools/bin/promtool (scripts/build-tools.sh --test), else PATH."""
     candidates = [os.environ.get("PROMTOOL"), str(ROOT / ".tools" / "bin" / "promtool"), shutil.which("promtool")]
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
@@ -170,7 +170,7 @@ def find_promtool() -> str | None:
 def require_promtool() -> str:
     promtool = find_promtool()
     if promtool is None:
-        reason = ("promtool not built ($PROMTOOL, .tools/bin/promtool or PATH): run scripts/build-tools.sh; "
+        reason = ("promtool not built ($PROMTOOL, .tools/bin/promtool or PATH): run scripts/build-tools.sh --test; "
                   "promtool checks skipped")
         print(reason)
         pytest.skip(reason)

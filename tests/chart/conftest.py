@@ -12,7 +12,7 @@ from chart_helpers import FULLNAME, HELM, SKIP_REASON, find_promtool, one, rende
 def pytest_report_header(config):
     promtool = find_promtool()
     promtool_line = (f"chart tests: promtool {promtool}" if promtool else
-                     "chart tests: promtool not built (scripts/build-tools.sh): alert and dashboard query tests skipped")
+                     "chart tests: promtool not built (scripts/build-tools.sh --test): alert and dashboard query tests skipped")
     if HELM is None:
         return [f"chart tests: {SKIP_REASON}", promtool_line]
     version = subprocess.run([HELM, "version", "--short"], capture_output=True, text=True).stdout.strip()
