@@ -43,18 +43,19 @@ def _with_kind_and_docker(env, tmp_path):
     return env
 
 
-@pytest.mark.parametrize("place, asked, expected", [
-    ("without kind", "auto", "local"),
-    ("with kind and docker", "auto", "kind"),
-    ("with kind and docker", "local", "local"),
-    ("without kind", "kind", "kind"),
+@pytest.mark.parametrize("place, asked, expected, why", [
+    ("without kind", "auto", "local", "the kind CLI and a Docker engine do not both answer"),
+    ("with kind and docker", "auto", "kind", "the kind CLI and a Docker engine answer"),
+    ("with kind and docker", "local", "local", "asked for"),
+    ("without kind", "kind", "kind", "asked for"),
 ])
-def test_the_cluster_is_chosen_by_what_the_machine_has_unless_asked(tmp_path, place, asked, expected):
+def test_the_cluster_is_chosen_by_what_the_machine_has_unless_asked(tmp_path, place, asked, expected, why):
     env = offline_env(tmp_path)
     env = _without_kind(env) if place == "without kind" else _with_kind_and_docker(env, tmp_path)
     env["LARAVEL_OPS_CLUSTER_PROVIDER"] = asked
     result = run([str(ROOT / "scripts" / "cluster-provider.sh")], env=env)
     assert result.stdout.strip() == expected
+    assert result.stderr.startswith(f"{why};" if asked == "auto" else f"{why}: LARAVEL_OPS_CLUSTER_PROVIDER"), result.stderr
 
 
 def test_an_unknown_cluster_provider_is_refused_naming_the_choices(tmp_path):
@@ -86,7 +87,7 @@ def test_molecule_deploys_what_the_chosen_cluster_runs(tmp_path, asked, flavour,
     said = " ".join(result.stdout.split())  # the callback wraps long messages
     assert f"flavour={flavour} chart={chart}" in said, result.stdout
     assert ("published node image" if asked == "kind" else "of the node image built here") in said, result.stdout
-    assert f"asked for: local_cluster_provider (LARAVEL_OPS_CLUSTER_PROVIDER) is {asked}" in said, result.stdout
+    assert f"asked for: LARAVEL_OPS_CLUSTER_PROVIDER (or the role variable local_cluster_provider) is {asked}" in said, result.stdout
 
 
 def test_the_published_place_installs_the_roles_own_default_chart():
