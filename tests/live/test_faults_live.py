@@ -480,7 +480,7 @@ def test_a_version_that_never_becomes_ready_is_rolled_back_with_its_diagnosis(ba
     broken = re.sub(r"^Route::get\('/readyz', .*$", lambda _: NEVER_READY_ROUTE, text, flags=re.M)
     assert broken != text, "the example app's /readyz route was not found"
     routes.write_text(broken)
-    extra = {"image_tag": f"live-{SOURCE}-unready", "backend_app_source": str(app), "release_timeout": "90s"}
+    extra = {"image_tag": f"live-{SOURCE}-unready", "backend_app_source": str(app), "release_timeout": "60s"}
     with Load(max_seconds=1200, **GENTLE) as load:
         rc, output, seconds = run_playbook(backend, extra)
         time.sleep(3)
