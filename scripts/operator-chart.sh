@@ -12,12 +12,18 @@
 #           replaces with ./pkg/...), then `go build` cmd/operator and
 #           cmd/prometheus-config-reloader (static, CGO off) with upstream's version ldflags;
 #           and the servers the operator runs, at the operator's default versions: Prometheus
-#           (github.com/prometheus/prometheus cmd/prometheus, without the web UI's assets, which
-#           its module does not carry: the API and /-/ready work, / does not) and Alertmanager
+#           (github.com/prometheus/prometheus cmd/prometheus, with the Kubernetes service
+#           discovery only, and without the web UI's assets, which its module does not carry: the
+#           API and /-/ready work, / does not) and Alertmanager
 #           (github.com/prometheus/alertmanager cmd/alertmanager); and the local log pipeline:
 #           VictoriaLogs (github.com/VictoriaMetrics/VictoriaLogs app/victoria-logs), the store the
 #           local inventory ships logs to, and the OpenTelemetry Collector distribution of
-#           tests/fixtures/otelcol, which the log_collector role runs locally.
+#           tests/fixtures/otelcol, which the log_collector role runs locally. One build runs at
+#           a time (a lock in the cache): a run that needs the binaries waits for one under way.
+#   start-build   runs `build` in the background, in a session of its own (its log in
+#           $CACHE/prometheus-operator-<version>/build.log), and returns: the cluster's bring-up
+#           starts it before the steps that mostly wait (the node image, creating the cluster),
+#           and its last step, which pushes, waits for it.
 #   image   OCI image tarballs (cluster/lib/ociimage.py): the binary, /etc/passwd and
 #           /etc/group, USER 65534:65534 (nobody), nothing else.
 #   chart   stages the chart, copies example/prometheus-operator-crd/*.yaml of the module zip,
@@ -26,7 +32,7 @@
 #           (`helm push --plain-http`) to the registry, logged in with a throw-away registry
 #           config (the password never reaches a command line).
 #
-# Usage: scripts/operator-chart.sh [all|build|image|chart|push|print-vars]  (default all;
+# Usage: scripts/operator-chart.sh [all|build|start-build|image|chart|push|print-vars]  (default all;
 #   print-vars prints the role variables that install the pushed chart)
 # Environment (all optional):
 #   LARAVEL_OPS_CACHE        cache (default ~/.cache/laravel-ops); results in
@@ -85,8 +91,8 @@ MODULE=github.com/prometheus-operator/prometheus-operator
 CACHE="${LARAVEL_OPS_CACHE:-$HOME/.cache/laravel-ops}"
 OUT="$CACHE/prometheus-operator-$OPERATOR_VERSION"
 MODE="${1:-all}"
-case "$MODE" in all|build|image|chart|push|print-vars) ;;
-  *) die "usage: $0 [all|build|image|chart|push|print-vars]" ;; esac
+case "$MODE" in all|build|start-build|image|chart|push|print-vars) ;;
+  *) die "usage: $0 [all|build|start-build|image|chart|push|print-vars]" ;; esac
 
 if [[ "$MODE" == print-vars ]]; then
   cat <<EOF
@@ -184,12 +190,12 @@ module_source() {
 # source_dir DIR: builds in DIR as it is (a source of this checkout).
 source_dir() { SRC_DIR="$1"; }
 
-# build_server NAME VERSION MODULE MODULE_VERSION: MODULE's cmd/NAME, stamped as upstream's release
-# builds stamp it.
+# build_server NAME VERSION MODULE MODULE_VERSION [TAGS]: MODULE's cmd/NAME, stamped as upstream's
+# release builds stamp it, with the build tags TAGS (comma separated).
 build_server() {
-  local name="$1" version="$2" module="$3" module_version="$4"
-  go_build "$name" "$version" "./cmd/$name" "$(prometheus_ldflags "$version" "$module_version")" "$GO_VERSION" \
-    module_source "$module" "$module_version" "$name"
+  local name="$1" version="$2" module="$3" module_version="$4" tags="${5:-}"
+  GO_BUILD_TAGS="$tags" go_build "$name" "$version" "./cmd/$name" "$(prometheus_ldflags "$version" "$module_version")" \
+    "$GO_VERSION${tags:+ $tags}" module_source "$module" "$module_version" "$name"
 }
 
 # Alertmanager embeds its web UI from ui/app/dist, which its release process builds with npm and
@@ -214,9 +220,15 @@ build_log_pipeline() {
 
 # build: the operator and its config reloader, and the servers and log pipeline it runs.
 build() {
+  exec {build_lock}>"$OUT/.build.lock"
+  if ! flock -n "$build_lock"; then
+    log "build: waiting for the build under way (log: $OUT/build.log)"
+    flock "$build_lock"
+  fi
   go_build operator "$OPERATOR_VERSION" "./cmd/operator ./cmd/prometheus-config-reloader" \
     "$(prometheus_ldflags "$OPERATOR_VERSION" "$OPERATOR_VERSION")" "$GO_VERSION" operator_source
-  build_server prometheus "$PROMETHEUS_VERSION" github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION"
+  build_server prometheus "$PROMETHEUS_VERSION" github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION" \
+    "$PROMETHEUS_BUILD_TAGS"
   build_server alertmanager "$ALERTMANAGER_VERSION" github.com/prometheus/alertmanager "$ALERTMANAGER_VERSION"
   build_log_pipeline
 }
@@ -332,6 +344,11 @@ push() {
 
 case "$MODE" in
   build) build ;;
+  start-build)
+    setsid nohup bash "$HERE/scripts/operator-chart.sh" build >"$OUT/build.log" 2>&1 </dev/null &
+    log "build: started in the background (log: $OUT/build.log)"
+    exit 0
+    ;;
   image) images ;;
   chart) chart ;;
   push | all) images; chart; push ;;
