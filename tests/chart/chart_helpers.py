@@ -158,6 +158,9 @@ def pod_specs(docs: list[dict]) -> list[tuple[str, dict]]:
     return out
 
 
+PROMTOOL_MISSING = "promtool not built ($PROMTOOL, .tools/bin/promtool or PATH; scripts/build-tools.sh --test builds it)"
+
+
 def find_promtool() -> str | None:
     """promtool from $PROMTOOL, else .tools/bin/promtool (scripts/build-tools.sh --test), else PATH."""
     candidates = [os.environ.get("PROMTOOL"), str(ROOT / ".tools" / "bin" / "promtool"), shutil.which("promtool")]
@@ -170,8 +173,7 @@ def find_promtool() -> str | None:
 def require_promtool() -> str:
     promtool = find_promtool()
     if promtool is None:
-        reason = ("promtool not built ($PROMTOOL, .tools/bin/promtool or PATH): run scripts/build-tools.sh --test; "
-                  "promtool checks skipped")
+        reason = f"{PROMTOOL_MISSING}: promtool checks skipped"
         print(reason)
         pytest.skip(reason)
     return promtool

@@ -6,13 +6,13 @@ import subprocess
 
 import pytest
 
-from chart_helpers import FULLNAME, HELM, SKIP_REASON, find_promtool, one, render
+from chart_helpers import FULLNAME, HELM, PROMTOOL_MISSING, SKIP_REASON, find_promtool, one, render
 
 
 def pytest_report_header(config):
     promtool = find_promtool()
     promtool_line = (f"chart tests: promtool {promtool}" if promtool else
-                     "chart tests: promtool not built (scripts/build-tools.sh --test): alert and dashboard query tests skipped")
+                     f"chart tests: {PROMTOOL_MISSING}: alert and dashboard query tests skipped")
     if HELM is None:
         return [f"chart tests: {SKIP_REASON}", promtool_line]
     version = subprocess.run([HELM, "version", "--short"], capture_output=True, text=True).stdout.strip()

@@ -5,7 +5,7 @@ The rules are those `helm template` renders with the chart's defaults (PgBouncer
 is there too); the input series carry the labels the Prometheus Operator's scrape adds
 (`namespace`, `service`, `pod`). Annotations are left out of the unit tests (promtool compares
 them verbatim); `promtool check rules` checks them, templates included, on the rendered file.
-Skipped, with the reason printed, when promtool is not built (scripts/build-tools.sh).
+Skipped, with the reason printed, when promtool is not built (scripts/build-tools.sh --test).
 """
 
 from __future__ import annotations
