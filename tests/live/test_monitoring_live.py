@@ -30,7 +30,9 @@ from operator_helpers import kube_json, kubectl, wait_for
 from chart_helpers import DASHBOARD_FILE, dashboard_queries
 
 MONITORING = "monitoring"
-SCRAPE_SECONDS = 30
+# The longest wait for Prometheus to see a change (each wait ends as soon as it does): a new
+# ServiceMonitor reaches it through the operator, a Secret and the config reloader, then a scrape.
+PROMETHEUS_WAIT = 120
 RATE_WINDOW = "2m"
 # The dashboard's template variables, as Grafana would set them for the release under test.
 DASHBOARD_VALUES = {"namespace": NAMESPACE, "service": DEPLOYMENT, "__rate_interval": RATE_WINDOW}
@@ -55,6 +57,13 @@ def query(promql: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
+def scrape_seconds() -> int:
+    """How often Prometheus scrapes the web pods: the interval of the release's ServiceMonitor."""
+    interval = kube_json("servicemonitor", DEPLOYMENT, "-n", NAMESPACE)["spec"]["endpoints"][0]["interval"]
+    number, unit = re.fullmatch(r"(\d+)([sm])", interval).groups()
+    return int(number) * {"s": 1, "m": 60}[unit]
+
+
 def test_prometheus_scrapes_every_backend_pod_and_loads_its_rules(backend):
     def scraped():
         wanted = pod_ips(WEB_SELECTOR, ready_only=True) | pod_ips(PGBOUNCER_SELECTOR, ready_only=True)
@@ -65,7 +74,7 @@ def test_prometheus_scrapes_every_backend_pod_and_loads_its_rules(backend):
 
     started = time.monotonic()
     targets, wanted = wait_for("Prometheus to scrape every ready backend pod", scraped,
-                               timeout=4 * SCRAPE_SECONDS, interval=5)
+                               timeout=PROMETHEUS_WAIT, interval=5)
     for target in sorted(targets, key=lambda t: (t["labels"]["job"], t["labels"]["instance"])):
         print(f"target {target['labels']['job']} {target['labels'].get('pod')} "
               f"{target['labels']['instance']}: {target['health']}")
@@ -81,7 +90,9 @@ def test_prometheus_scrapes_every_backend_pod_and_loads_its_rules(backend):
 
 def test_the_seed_figures_come_from_live_prometheus_data(backend):
     sent = {"/": 0, "/error": 0}
-    deadline = time.monotonic() + 2 * SCRAPE_SECONDS + 10
+    # Long enough for two scrapes of every pod, which a rate needs.
+    seconds = 2 * scrape_seconds() + 10
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for path, expected in (("/", 200), ("/", 200), ("/", 200), ("/error", 500)):
             assert app_get(path)[0] == expected
@@ -101,7 +112,7 @@ def test_the_seed_figures_come_from_live_prometheus_data(backend):
                                              f'/ max(app_db_pool_connections{{{selector},state="max"}})'),
     }
     answers = {name: query(promql) for name, promql in figures.items()}
-    print(f"sent {sent} over {2 * SCRAPE_SECONDS + 10}s; from Prometheus: "
+    print(f"sent {sent} over {seconds}s; from Prometheus: "
           + ", ".join(f"{name} {value:.3f}" if value is not None else f"{name} none" for name, value in answers.items()))
     missing = [name for name, value in answers.items() if value is None]
     assert not missing, f"no answer from Prometheus for {missing}"
@@ -133,7 +144,7 @@ def test_the_deploy_is_marked_in_the_cluster_and_in_prometheus(backend):
         return [r["metric"] for r in result if r["metric"].get("revision") == str(revision)]
 
     started = time.monotonic()
-    series, = wait_for(f"Prometheus to record revision {revision}", marked, timeout=4 * SCRAPE_SECONDS, interval=5)
+    series, = wait_for(f"Prometheus to record revision {revision}", marked, timeout=PROMETHEUS_WAIT, interval=5)
     print(f"laravel_backend_release_info for revision {revision} within {time.monotonic() - started:.0f}s: {series}")
     assert series["service"] == DEPLOYMENT and series["app_version"] == running_tag
     # The dashboard's annotation query: the new revision, in the minutes after it went out.
@@ -149,7 +160,7 @@ def test_every_dashboard_panel_answers_from_live_prometheus(backend):
         kubelets = [t for t in targets if t["labels"].get("metrics_path") == "/metrics/cadvisor"]
         return kubelets if kubelets and all(t["health"] == "up" for t in kubelets) else None
 
-    for target in wait_for("Prometheus to scrape the kubelets' cAdvisor", cadvisor_up, timeout=4 * SCRAPE_SECONDS,
+    for target in wait_for("Prometheus to scrape the kubelets' cAdvisor", cadvisor_up, timeout=PROMETHEUS_WAIT,
                            interval=5):
         print(f"target {target['labels']['job']} {target['scrapeUrl']}: {target['health']}")
     dashboard = json.loads(DASHBOARD_FILE.read_text())
@@ -167,7 +178,8 @@ def test_every_dashboard_panel_answers_from_live_prometheus(backend):
     # Requests, some of them 5xx, while Prometheus scrapes: the rates need two scrapes in their window.
     with Load("/", workers=2, pause=0.2), Load("/error", workers=1, pause=0.5):
         started = time.monotonic()
-        results = wait_for("every dashboard panel to answer", answered, timeout=6 * SCRAPE_SECONDS, interval=10)
+        results = wait_for("every dashboard panel to answer", answered, timeout=PROMETHEUS_WAIT + 60,
+                           interval=5)
     for name, result in results.items():
         shown = ", ".join(f"{dict(r['metric']) or '{}'} {float(r['value'][1]):.4g}" for r in result[:3])
         reason = " (kube-state-metrics not built here)" if not result else ""

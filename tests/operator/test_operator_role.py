@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from operator_helpers import (
     CACHE, CRD_GROUP, FIELD_MANAGER, PROMETHEUS_CRD, SCRIPT, Playbook, fixture_vars, kube_json, kubectl,
@@ -53,6 +54,7 @@ PROMETHEUS = f"{FULLNAME}-prometheus"
 SERVICE_MONITOR = "operator-self"
 # What `make deploy` installs: the role's default release in the local inventory's monitoring namespace.
 LOCAL_RELEASE, LOCAL_NAMESPACE = "kube-prometheus-stack", "monitoring"
+LOCAL_INVENTORY = yaml.safe_load((ROOT / "inventories" / "local" / "group_vars" / "all" / "backend.yml").read_text())
 
 
 def _crd_names() -> list[str]:
@@ -239,7 +241,9 @@ def test_first_run_installs(env):
     values = json.loads(run([helm, "--kubeconfig", KUBECONFIG, "get", "values", RELEASE, "-n", NAMESPACE,
                              "-o", "json"]).stdout)
     assert values["crds"] == {"enabled": False}
-    assert values["prometheus"] == {"enabled": True}
+    # the switch, with the local inventory's prometheus_operator_values laid over it
+    inventory_values = LOCAL_INVENTORY["prometheus_operator_values"]
+    assert values["prometheus"] == {"enabled": True, **inventory_values["prometheus"]}
 
     # the operator pod is Ready, as nobody
     deployment = kube_json("deployment", OPERATOR, "-n", NAMESPACE)
@@ -256,6 +260,10 @@ def test_first_run_installs(env):
         conditions = {c["type"]: c["status"] for c in (prom or {}).get("status", {}).get("conditions", [])}
         return conditions if conditions.get("Reconciled") == "True" and conditions.get("Available") == "True" else None
     wait_for("the Prometheus resource to be Reconciled and Available", available, timeout=240)
+    spec = kube_json("prometheus", PROMETHEUS, "-n", NAMESPACE)["spec"]
+    wanted = inventory_values["prometheus"]["prometheusSpec"]
+    assert (spec.get("scrapeInterval"), spec.get("evaluationInterval")) == (
+        wanted["scrapeInterval"], wanted["evaluationInterval"]), spec
     assert kube_json("statefulset", f"prometheus-{PROMETHEUS}", "-n", NAMESPACE) is not None
 
 
