@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chart"))
 from image_helpers import tree_hash  # noqa: E402  pylint: disable=wrong-import-position
 from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
-    KUBECONFIG, ROOT, IngressConnection, http_request, ingress_ca_context, kube_json, kubectl, run, tool, wait_for,
+    KUBECONFIG, LOCAL_INVENTORY, ROOT, IngressConnection, http_request, ingress_ca_context, kube_json, kubectl,
+    local_inventory, run, tool, wait_for,
 )
 
 NAMESPACE = "laravel-ops-live-test"
@@ -47,17 +48,6 @@ VERSION_A = f"live-{SOURCE}-a"
 VERSION_B = f"live-{SOURCE}-b"
 DEPLOYMENT = f"{RELEASE}-backend"
 
-
-LOCAL_INVENTORY = ROOT / "inventories" / "local"
-
-
-@cache
-def local_inventory() -> dict:
-    """The local inventory's group variables, as written (templates unrendered)."""
-    inventory = {}
-    for path in sorted((LOCAL_INVENTORY / "group_vars").rglob("*.yml")):
-        inventory.update(yaml.safe_load(path.read_text()) or {})
-    return inventory
 
 
 def release_inventory(namespace: str, release: str) -> dict:

@@ -17,17 +17,22 @@ import json
 import math
 import re
 import socket
+import sys
 import threading
 import time
 import urllib.parse
 import uuid
 from datetime import datetime
 
-from live_helpers import (DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, RELEASE, WEB_SELECTOR, Load, deployed_app_tag,
-                          app_get, deployed_images, get, helm_revision, is_ready, pod_ips)
+from live_helpers import (DEPLOYMENT, NAMESPACE, PGBOUNCER_SELECTOR, RELEASE, ROOT, WEB_SELECTOR, Load,
+                          deployed_app_tag, app_get, deployed_images, get, helm_revision, is_ready, pod_ips)
 from operator_helpers import kube_json, kubectl, wait_for
 
 from chart_helpers import DASHBOARD_FILE, dashboard_queries
+
+# The checkout as a collection (collections/ansible_collections/laravel_ops/k8s links to it).
+sys.path.insert(0, str(ROOT / "collections"))
+from ansible_collections.laravel_ops.k8s.plugins.module_utils._helm_history import parse_duration  # noqa: E402
 
 MONITORING = "monitoring"
 # The longest wait for Prometheus to see a change (each wait ends as soon as it does): a new
@@ -59,9 +64,7 @@ def query(promql: str) -> float | None:
 
 def scrape_seconds() -> int:
     """How often Prometheus scrapes the web pods: the interval of the release's ServiceMonitor."""
-    interval = kube_json("servicemonitor", DEPLOYMENT, "-n", NAMESPACE)["spec"]["endpoints"][0]["interval"]
-    number, unit = re.fullmatch(r"(\d+)([sm])", interval).groups()
-    return int(number) * {"s": 1, "m": 60}[unit]
+    return parse_duration(kube_json("servicemonitor", DEPLOYMENT, "-n", NAMESPACE)["spec"]["endpoints"][0]["interval"])
 
 
 def test_prometheus_scrapes_every_backend_pod_and_loads_its_rules(backend):

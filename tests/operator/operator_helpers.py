@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import time
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -30,6 +31,16 @@ PLAYBOOK = HERE / "operator.yml"
 CRD_GROUP = "monitoring.coreos.com"
 PROMETHEUS_CRD = f"prometheuses.{CRD_GROUP}"
 FIELD_MANAGER = "laravel-ops"
+LOCAL_INVENTORY = ROOT / "inventories" / "local"
+
+
+@cache
+def local_inventory() -> dict:
+    """The local inventory's group variables, as written (templates unrendered)."""
+    inventory = {}
+    for path in sorted((LOCAL_INVENTORY / "group_vars").rglob("*.yml")):
+        inventory.update(yaml.safe_load(path.read_text()) or {})
+    return inventory
 
 
 def tool(name: str) -> str:

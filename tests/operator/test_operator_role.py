@@ -37,11 +37,10 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from operator_helpers import (
     CACHE, CRD_GROUP, FIELD_MANAGER, PROMETHEUS_CRD, SCRIPT, Playbook, fixture_vars, kube_json, kubectl,
-    require_cluster, require_go_or_cache, require_registry, run, skip, tool, wait_for,
+    local_inventory, require_cluster, require_go_or_cache, require_registry, run, skip, tool, wait_for,
     KUBECONFIG, ROOT,
 )
 
@@ -54,7 +53,6 @@ PROMETHEUS = f"{FULLNAME}-prometheus"
 SERVICE_MONITOR = "operator-self"
 # What `make deploy` installs: the role's default release in the local inventory's monitoring namespace.
 LOCAL_RELEASE, LOCAL_NAMESPACE = "kube-prometheus-stack", "monitoring"
-LOCAL_INVENTORY = yaml.safe_load((ROOT / "inventories" / "local" / "group_vars" / "all" / "backend.yml").read_text())
 
 
 def _crd_names() -> list[str]:
@@ -242,7 +240,7 @@ def test_first_run_installs(env):
                              "-o", "json"]).stdout)
     assert values["crds"] == {"enabled": False}
     # the switch, with the local inventory's prometheus_operator_values laid over it
-    inventory_values = LOCAL_INVENTORY["prometheus_operator_values"]
+    inventory_values = local_inventory()["prometheus_operator_values"]
     assert values["prometheus"] == {"enabled": True, **inventory_values["prometheus"]}
 
     # the operator pod is Ready, as nobody
