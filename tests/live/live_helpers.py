@@ -27,15 +27,13 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chart"))
 from image_helpers import tree_hash  # noqa: E402  pylint: disable=wrong-import-position
 from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
-    KUBECONFIG, LOCAL_INVENTORY, ROOT, IngressConnection, http_request, ingress_ca_context, kube_json, kubectl,
-    local_inventory, run, tool, wait_for,
+    KUBECONFIG, ROOT, IngressConnection, http_request, ingress_ca_context, kube_json, kubectl, local_inventory, run,
+    tool, wait_for,
 )
 
 NAMESPACE = "laravel-ops-live-test"
@@ -49,7 +47,6 @@ VERSION_B = f"live-{SOURCE}-b"
 DEPLOYMENT = f"{RELEASE}-backend"
 
 
-
 def release_inventory(namespace: str, release: str) -> dict:
     """The extra vars of a test release beside the local inventory's: its own namespace and
     release name (its database host and Ingress host follow from them), and CPU requests small
@@ -59,6 +56,8 @@ def release_inventory(namespace: str, release: str) -> dict:
                     "php": {"resources": {"requests": {"cpu": "50m"}}},
                     "nginx": {"resources": {"requests": {"cpu": "20m"}}}}
     return {"backend_namespace": namespace, "backend_release_name": release, "backend_chart_values": chart_values}
+
+
 # the cluster's own Debian test image (cluster/versions.env), with testbox in it
 TEST_IMAGE = "laravel-ops.local/debian:bookworm-minbase"
 OUTSIDER = "laravel-ops-live-outsider"
@@ -396,20 +395,11 @@ def inventory_secrets(registry_user: str, registry_password: str) -> dict[str, s
     return secrets
 
 
-def playbook_command(deploy, extra: dict, *options: str) -> list[str]:
-    """The ansible-playbook command line the `backend` fixture's Playbook runs, with `extra` over
-    its base variables and `options` (e.g. -vvv) added."""
-    deploy.runs += 1
-    extra_file = deploy.tmp / f"extra-{deploy.runs}.yml"
-    extra_file.write_text(yaml.safe_dump({**deploy.base_vars, **extra}))
-    return [tool("ansible-playbook"), "-i", str(LOCAL_INVENTORY), str(deploy.playbook), "-e", f"@{extra_file}", *options]
-
-
 def run_playbook(deploy, extra: dict, *options: str, env: dict | None = None,
                  timeout: float = 900) -> tuple[int, str, float]:
     """Runs the fixture's playbook in the foreground: (exit code, stdout + stderr, seconds)."""
     started = time.monotonic()
-    result = run(playbook_command(deploy, extra, *options), check=False, timeout=timeout, env=deploy.env(**(env or {})))
+    result = run(deploy.command(extra, *options), check=False, timeout=timeout, env=deploy.env(**(env or {})))
     return result.returncode, result.stdout + result.stderr, time.monotonic() - started
 
 
@@ -420,7 +410,7 @@ class BackgroundPlaybook:
         self.log = deploy.tmp / f"background-{deploy.runs + 1}.log"
         self._log = self.log.open("w")
         self.started = time.monotonic()
-        self.process = subprocess.Popen(playbook_command(deploy, extra, *options), stdout=self._log,
+        self.process = subprocess.Popen(deploy.command(extra, *options), stdout=self._log,
                                         stderr=subprocess.STDOUT, env=deploy.env(**(env or {})),
                                         start_new_session=True)
 

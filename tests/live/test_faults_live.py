@@ -19,7 +19,7 @@ Each test prints what it measured and puts back what it changed:
      credentials refused, cluster API unreachable, database unreachable during a prod migration.
   8. A deploy run with -vvv prints none of the secrets it handles.
 
-The deploys here run ansible-playbook as the fixture does (live_helpers.playbook_command), in
+The deploys here run ansible-playbook as the fixture does (operator_helpers.Playbook.command), in
 the background where a test needs to act while one runs.
 """
 

@@ -174,18 +174,19 @@ class Playbook:
         env.update(overrides)
         return env
 
-    def __call__(self, extra: dict | None = None, *, check_mode: bool = False, expect_rc: int = 0,
-                 env: dict | None = None, verbose: bool = False) -> "Result":
+    def command(self, extra: dict, *options: str) -> list[str]:
+        """The ansible-playbook command line of the next run: `extra` over the base variables (in
+        a file of their own), `options` (e.g. --check, -vvv) added."""
         self.runs += 1
         extra_file = self.tmp / f"extra-{self.runs}.yml"
-        extra_file.write_text(yaml.safe_dump({**self.base_vars, **(extra or {})}))
-        args = [tool("ansible-playbook"), "-i", str(ROOT / "inventories" / "local"), str(self.playbook),
-                "-e", f"@{extra_file}"]
-        if check_mode:
-            args.append("--check")
-        if verbose:
-            args.append("-v")
-        result = run(args, check=False, timeout=900, env=self.env(**(env or {})))
+        extra_file.write_text(yaml.safe_dump({**self.base_vars, **extra}))
+        return [tool("ansible-playbook"), "-i", str(LOCAL_INVENTORY), str(self.playbook), "-e", f"@{extra_file}",
+                *options]
+
+    def __call__(self, extra: dict | None = None, *, check_mode: bool = False, expect_rc: int = 0,
+                 env: dict | None = None, verbose: bool = False) -> "Result":
+        options = ["--check"] * check_mode + ["-v"] * verbose
+        result = run(self.command(extra or {}, *options), check=False, timeout=900, env=self.env(**(env or {})))
         output = result.stdout + result.stderr
         if result.returncode != expect_rc:
             raise AssertionError(f"ansible-playbook exited {result.returncode}, expected {expect_rc}\n{output[-8000:]}")
