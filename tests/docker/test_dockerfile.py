@@ -15,69 +15,12 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DOCKER_DIR = REPO / "docker"
+from docker_helpers import APP_DIR, DOCKER_DIR, REPO, Stage, global_args, instructions, parse_stages, skip
+
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
 DOCKERIGNORE = DOCKER_DIR / "Dockerfile.dockerignore"
-APP_DIR = REPO / "examples" / "laravel-app"
 
 RUNTIME_STAGES = {"php": "33:33", "nginx": "101:101"}
-
-
-def _skip(reason: str) -> None:
-    # Printed as well, so the reason shows in plain `pytest` output, not only with -rs.
-    print(f"SKIP: {reason}", file=sys.stderr)
-    pytest.skip(reason)
-
-
-# --- a small Dockerfile reader ---------------------------------------------------------------
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    result: list[tuple[str, str]] = []
-    current = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not current and (not line or line.startswith("#")):
-            continue
-        if current and line.startswith("#"):
-            continue  # comment inside a continued instruction
-        if line.endswith("\\"):
-            current += line[:-1].rstrip() + " "
-            continue
-        current += line
-        if current:
-            keyword, _, rest = current.partition(" ")
-            result.append((keyword.upper(), rest.strip()))
-        current = ""
-    return result
-
-
-def _stages(text: str) -> dict[str, list[tuple[str, str]]]:
-    stages: dict[str, list[tuple[str, str]]] = {}
-    name = None
-    for keyword, args in _instructions(text):
-        if keyword == "FROM":
-            match = re.search(r"\bAS\s+(\S+)\s*$", args, re.IGNORECASE)
-            assert match, f"every stage is named: FROM {args}"
-            name = match.group(1)
-            assert name not in stages, f"stage {name} defined twice"
-            stages[name] = [(keyword, args)]
-        elif name is not None:
-            stages[name].append((keyword, args))
-    return stages
-
-
-def _global_args(text: str) -> dict[str, str]:
-    args: dict[str, str] = {}
-    for keyword, rest in _instructions(text):
-        if keyword == "FROM":
-            break
-        if keyword == "ARG" and "=" in rest:
-            key, _, value = rest.partition("=")
-            args[key.strip()] = value.strip().strip('"')
-    return args
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +29,15 @@ def dockerfile_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def stages(dockerfile_text: str) -> dict[str, list[tuple[str, str]]]:
-    return _stages(dockerfile_text)
+def stages(dockerfile_text: str) -> dict[str, Stage]:
+    found = parse_stages(dockerfile_text)
+    unnamed = [found[name].base for name in found if name.startswith("#")]
+    assert not unnamed, f"every stage is named (a build can target it): FROM {unnamed}"
+    return found
 
 
-def _index(instructions: list[tuple[str, str]], predicate) -> int:
-    for position, (keyword, args) in enumerate(instructions):
+def _index(steps: list[tuple[str, str]], predicate) -> int:
+    for position, (keyword, args) in enumerate(steps):
         if predicate(keyword, args):
             return position
     return -1
@@ -113,7 +59,7 @@ def _find_hadolint() -> str | None:
 def test_hadolint_reports_nothing():
     hadolint = _find_hadolint()
     if hadolint is None:
-        _skip("hadolint not found next to the Python interpreter, in .tools/venv or on PATH")
+        skip("hadolint not found next to the Python interpreter, in .tools/venv or on PATH")
     # From the repository root on purpose: the result must not depend on a config file
     # being picked up from the working directory (ignores are inline, with reasons).
     result = subprocess.run(
@@ -146,7 +92,7 @@ def test_runtime_stages_exist_and_php_is_the_default_target(stages):
 
 def test_base_images_are_arg_pinned(dockerfile_text: str):
     """Tag for the reader, digest for the build (tests/docker/test_image_pins.py checks more)."""
-    args = _global_args(dockerfile_text)
+    args = global_args(dockerfile_text)
     digest = r"@sha256:[0-9a-f]{64}"
     assert re.fullmatch(r"php:8\.\d+-fpm-alpine3\.\d+" + digest, args.get("PHP_IMAGE", "")), args
     assert re.fullmatch(r"nginx:1\.\d+(\.\d+)?-alpine[\d.]*" + digest, args.get("NGINX_IMAGE", "")), args
@@ -157,21 +103,21 @@ def test_base_images_are_arg_pinned(dockerfile_text: str):
 
 @pytest.mark.parametrize("stage,user", sorted(RUNTIME_STAGES.items()))
 def test_runtime_stage_runs_as_numeric_user_and_stops_gracefully(stages, stage, user):
-    instructions = stages[stage]
-    users = [args for keyword, args in instructions if keyword == "USER"]
+    steps = stages[stage]
+    users = [args for keyword, args in steps if keyword == "USER"]
     assert users, f"{stage}: no USER"
     assert users[-1] == user, f"{stage}: final USER is {users[-1]!r}, expected {user!r} (numeric)"
-    signals = [args for keyword, args in instructions if keyword == "STOPSIGNAL"]
+    signals = [args for keyword, args in steps if keyword == "STOPSIGNAL"]
     assert signals == ["SIGQUIT"], f"{stage}: STOPSIGNAL {signals}"
 
 
 # php-fpm listens on loopback only (nginx is in the same pod): it exposes nothing.
 @pytest.mark.parametrize("stage,ports", [("php", None), ("nginx", "8080 9113")])
 def test_runtime_stage_exposes_port_and_has_healthcheck(stages, stage, ports):
-    instructions = stages[stage]
-    exposed = [args for keyword, args in instructions if keyword == "EXPOSE"]
+    steps = stages[stage]
+    exposed = [args for keyword, args in steps if keyword == "EXPOSE"]
     assert exposed == ([ports] if ports else []), f"{stage}: EXPOSE {exposed}"
-    checks = [args for keyword, args in instructions if keyword == "HEALTHCHECK"]
+    checks = [args for keyword, args in steps if keyword == "HEALTHCHECK"]
     assert len(checks) == 1, f"{stage}: HEALTHCHECK {checks}"
     if stage == "php":
         assert "/usr/local/bin/php-fpm-healthcheck" in checks[0]
@@ -219,7 +165,7 @@ def test_vendor_stage_copies_manifests_before_code(stages):
     assert "app/composer.lock*" in deps[manifests][1]
 
     vendor = stages["vendor"]
-    assert vendor[0][1].startswith("vendor-deps "), "vendor builds on vendor-deps"
+    assert vendor.base == "vendor-deps", "vendor builds on vendor-deps"
     code = _index(vendor, lambda k, a: k == "COPY" and a.split()[0] in ("app/", "app"))
     dump = _index(vendor, lambda k, a: k == "RUN" and "dump-autoload" in a)
     assert code >= 0 and dump > code
@@ -306,7 +252,7 @@ def test_runtime_stage_has_oci_labels(stages, stage):
 
 def test_copied_files_exist():
     text = DOCKERFILE.read_text()
-    for keyword, args in _instructions(text):
+    for keyword, args in instructions(text):
         if keyword != "COPY" or "--from=" in args:
             continue
         sources = [a for a in args.split() if not a.startswith("--")][:-1]
@@ -341,25 +287,25 @@ def test_dockerignore_matches_the_context_layout():
 
 def test_alpine_image_builds():
     text = DOCKERFILE.read_text()
-    args = _global_args(text)
+    args = global_args(text)
     images = [args["PHP_IMAGE"], args["NGINX_IMAGE"], args["COMPOSER_IMAGE"]]
     offline_reason = f"no Alpine base image available offline ({', '.join(images)})"
     docker = shutil.which("docker")
     if docker is None:
-        _skip(f"{offline_reason}: no docker client")
+        skip(f"{offline_reason}: no docker client")
     try:
         info = subprocess.run([docker, "info", "--format", "{{.ServerVersion}}"],
                               capture_output=True, text=True, timeout=20)
     except subprocess.TimeoutExpired:
-        _skip(f"{offline_reason}: docker engine not answering")
+        skip(f"{offline_reason}: docker engine not answering")
     if info.returncode != 0:
-        _skip(f"{offline_reason}: no docker engine reachable ({info.stderr.strip()[:120]})")
+        skip(f"{offline_reason}: no docker engine reachable ({info.stderr.strip()[:120]})")
     missing = [
         image for image in images
         if subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=20).returncode != 0
     ]
     if missing:
-        _skip(f"{offline_reason}: missing locally: {', '.join(missing)}")
+        skip(f"{offline_reason}: missing locally: {', '.join(missing)}")
 
     # Assemble the context the way the image role does: app/ + docker/.
     import tempfile
@@ -388,7 +334,7 @@ def test_alpine_image_builds():
 def test_php_entrypoint_recreates_laravel_skeleton_and_execs(tmp_path):
     sh = shutil.which("sh")
     if sh is None:
-        _skip("no POSIX sh")
+        skip("no POSIX sh")
     entrypoint = DOCKER_DIR / "php" / "docker-entrypoint.sh"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "APP_ROOT": str(tmp_path)}
     result = subprocess.run([sh, str(entrypoint), "sh", "-c", "echo ran:$0", "ok"],
@@ -437,7 +383,7 @@ def test_json_stderr_passes_json_and_wraps_the_rest(tmp_path):
 def test_entrypoints_are_posix_sh(script):
     sh = shutil.which("sh")
     if sh is None:
-        _skip("no POSIX sh")
+        skip("no POSIX sh")
     text = (DOCKER_DIR / script).read_text()
     assert text.startswith("#!/bin/sh\n")
     assert "migrate" not in re.sub(r"#.*", "", text), "no migrations in an entrypoint"
@@ -450,9 +396,9 @@ def test_entrypoints_are_posix_sh(script):
 def test_per_build_args_do_not_bust_the_layer_cache(stages, stage):
     """ARG REVISION etc. change on every build; declared before a RUN they would make that RUN
     (and everything after it) miss the cache."""
-    instructions = stages[stage]
-    last_run = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "RUN")
-    for position, (keyword, args) in enumerate(instructions):
+    steps = stages[stage]
+    last_run = max(i for i, (keyword, _) in enumerate(steps) if keyword == "RUN")
+    for position, (keyword, args) in enumerate(steps):
         if keyword == "ARG" and args.split("=")[0] in ("VERSION", "REVISION", "SOURCE", "CREATED"):
             assert position > last_run, f"{stage}: ARG {args} declared before a RUN"
 

@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-DOCKER_DIR = REPO / "docker"
+from docker_helpers import (APP_DIR, DOCKER_DIR, REPO, Stage, base_chain, chained_instructions, global_args, instructions,
+                            parse_stages, skip)
+
 ALPINE = DOCKER_DIR / "Dockerfile"
 DEBIAN = DOCKER_DIR / "Dockerfile.debian"
 SUPPORT = {name: DOCKER_DIR / name / "Dockerfile" for name in ("postgresql", "pgbouncer")}
 ALL_DOCKERFILES = [ALPINE, DEBIAN, *SUPPORT.values()]
 README = DOCKER_DIR / "README.md"
-APP_DIR = REPO / "examples" / "laravel-app"
 VALIDATE = REPO / "roles" / "image" / "tasks" / "validate.yml"
 IMAGE_DEFAULTS = REPO / "roles" / "image" / "defaults" / "main.yml"
 POSTGRESQL_TEMPLATE = REPO / "roles" / "postgresql" / "templates" / "postgresql.yaml.j2"
@@ -37,68 +37,8 @@ DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 SUPPORT_UID = 10001
 
 
-def _skip(reason: str) -> None:
-    print(f"SKIP: {reason}", file=sys.stderr)
-    pytest.skip(reason)
-
-
-# --- a small Dockerfile reader (comments dropped, continuation lines joined) -----------------
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    result: list[tuple[str, str]] = []
-    current = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#") or (not current and not line):
-            continue
-        if line.endswith("\\"):
-            current += line[:-1].rstrip() + " "
-            continue
-        current += line
-        keyword, _, rest = current.partition(" ")
-        result.append((keyword.upper(), rest.strip()))
-        current = ""
-    return result
-
-
-def _global_args(text: str) -> dict[str, str]:
-    args: dict[str, str] = {}
-    for keyword, rest in _instructions(text):
-        if keyword == "FROM":
-            break
-        if keyword == "ARG" and "=" in rest:
-            key, _, value = rest.partition("=")
-            args[key.strip()] = value.strip().strip('"')
-    return args
-
-
-def _stages(text: str) -> dict[str, dict]:
-    """name -> {"base": what FROM names, "instructions": [...]}, in file order."""
-    stages: dict[str, dict] = {}
-    current = None
-    for keyword, args in _instructions(text):
-        if keyword == "FROM":
-            match = re.fullmatch(r"(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", args, re.IGNORECASE)
-            assert match, f"FROM {args}"
-            current = match.group(2) or f"#{len(stages)}"
-            stages[current] = {"base": match.group(1), "instructions": []}
-        elif current is not None:
-            stages[current]["instructions"].append((keyword, args))
-    return stages
-
-
-def _chain(stages: dict[str, dict], name: str) -> list[str]:
-    """The stage and the stages of this file it is built FROM, oldest first."""
-    chain = []
-    while name in stages:
-        chain.insert(0, name)
-        name = stages[name]["base"]
-    return chain
-
-
-def _runs(stages: dict[str, dict], names: list[str]) -> str:
-    return " ".join(args for name in names for keyword, args in stages[name]["instructions"] if keyword == "RUN")
+def _runs(stages: dict[str, Stage], names: list[str]) -> str:
+    return " ".join(args for name in names for keyword, args in stages[name] if keyword == "RUN")
 
 
 @pytest.fixture(scope="module")
@@ -107,15 +47,15 @@ def alpine_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def alpine(alpine_text: str) -> dict[str, dict]:
-    return _stages(alpine_text)
+def alpine(alpine_text: str) -> dict[str, Stage]:
+    return parse_stages(alpine_text)
 
 
 # --- 1. base images: supported tags, pinned by digest through build arguments ------------------
 
 
 def test_every_alpine_base_is_a_tag_pinned_by_digest(alpine_text: str):
-    args = _global_args(alpine_text)
+    args = global_args(alpine_text)
     for name in ("PHP_IMAGE", "NGINX_IMAGE", "COMPOSER_IMAGE", "NODE_IMAGE"):
         value = args.get(name, "")
         assert DIGEST.search(value), f"ARG {name}={value}: pin the tag by digest (<tag>@sha256:<64 hex>)"
@@ -125,7 +65,7 @@ def test_every_alpine_base_is_a_tag_pinned_by_digest(alpine_text: str):
 
 
 def test_alpine_base_tags_are_ones_upstream_still_builds(alpine_text: str):
-    args = _global_args(alpine_text)
+    args = global_args(alpine_text)
     php = re.fullmatch(r"php:8\.(\d+)-fpm-alpine3\.(\d+)@\S+", args["PHP_IMAGE"])
     assert php, args["PHP_IMAGE"]
     # docker-library/php builds each PHP on the two newest Alpine releases; 3.22 was dropped.
@@ -140,10 +80,10 @@ def test_alpine_base_tags_are_ones_upstream_still_builds(alpine_text: str):
 
 
 def test_every_from_is_a_pinned_argument_or_a_stage_of_the_file(alpine_text: str, alpine):
-    args = _global_args(alpine_text)
+    args = global_args(alpine_text)
     seen: list[str] = []
     for name, stage in alpine.items():
-        base = stage["base"]
+        base = stage.base
         variable = re.fullmatch(r"\$\{(\w+)\}", base)
         if variable:
             assert DIGEST.search(args.get(variable.group(1), "")), f"FROM {base}: ARG {variable.group(1)} is not pinned"
@@ -158,7 +98,7 @@ def test_every_from_is_a_pinned_argument_or_a_stage_of_the_file(alpine_text: str
 def test_readme_lists_the_pinned_bases(alpine_text: str):
     readme = README.read_text()
     for name in ("PHP_IMAGE", "NGINX_IMAGE", "COMPOSER_IMAGE", "NODE_IMAGE"):
-        tag, digest = _global_args(alpine_text)[name].split("@")
+        tag, digest = global_args(alpine_text)[name].split("@")
         row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}` |")), None)
         assert row, f"docker/README.md: no row for {name} in the base image table"
         assert f"`{tag}`" in row and digest in row, f"docker/README.md row of {name} is not {tag}@{digest}"
@@ -171,8 +111,8 @@ def test_debian_and_support_images_are_pinned_by_the_build_argument_the_project_
     assert re.fullmatch(r"laravel-ops/debian-sid-base:v\d+", passed), passed
     for dockerfile in (DEBIAN, *SUPPORT.values()):
         text = dockerfile.read_text()
-        assert _global_args(text).get("BASE_IMAGE") == passed, f"{dockerfile}: BASE_IMAGE != {passed} (the role's)"
-        for keyword, args in _instructions(text):
+        assert global_args(text).get("BASE_IMAGE") == passed, f"{dockerfile}: BASE_IMAGE != {passed} (the role's)"
+        for keyword, args in instructions(text):
             if keyword == "FROM":
                 assert args.split()[0] in ("${BASE_IMAGE}", "php-os"), f"{dockerfile}: FROM {args}"
         prose = " ".join(text.replace("#", " ").split())
@@ -193,14 +133,14 @@ def test_opcache_is_not_rebuilt(alpine):
 def test_opcache_is_still_configured_and_checked(alpine):
     php_ini = (DOCKER_DIR / "php" / "php.ini").read_text()
     assert re.search(r"^opcache\.enable\s*=\s*1\s*$", php_ini, re.M)
-    assert any(k == "COPY" and "docker/php/php.ini" in a for k, a in alpine["php"]["instructions"])
+    assert any(k == "COPY" and "docker/php/php.ini" in a for k, a in alpine["php"])
     assert "Zend OPcache" in _runs(alpine, ["php"]), "the php stage checks that OPcache is loaded"
 
 
 # --- 3. composer runs where the runtime's extensions are -----------------------------------------
 
 
-def _installed_extensions(stages: dict[str, dict], names: list[str]) -> set[str]:
+def _installed_extensions(stages: dict[str, Stage], names: list[str]) -> set[str]:
     runs = _runs(stages, names)
     found = set()
     for command in re.split(r"&&|;", runs):
@@ -214,20 +154,20 @@ def _installed_extensions(stages: dict[str, dict], names: list[str]) -> set[str]
 
 
 def test_composer_stage_is_built_on_the_stage_with_the_extensions(alpine):
-    chain = _chain(alpine, "vendor-deps")
+    chain = base_chain(alpine, "vendor-deps")
     installed = _installed_extensions(alpine, chain)
     assert {"pdo_pgsql", "apcu"} <= installed, (
         f"composer runs in {chain}, which installs {sorted(installed)}: an application requiring "
         "ext-pdo_pgsql fails composer's platform check there")
     # The runtime takes its extensions from a stage of that same chain: composer sees what runs.
-    sources = {a.split()[0].split("=", 1)[1] for k, a in alpine["php"]["instructions"]
+    sources = {a.split()[0].split("=", 1)[1] for k, a in alpine["php"]
                if k == "COPY" and a.startswith("--from=") and "/extensions/" in a}
     assert sources and sources <= set(chain), (sources, chain)
     # Only the binary comes from the pinned composer image.
-    copies = [a for k, a in alpine["vendor-deps"]["instructions"] if k == "COPY" and "--from=composer" in a]
+    copies = [a for k, a in alpine["vendor-deps"] if k == "COPY" and "--from=composer" in a]
     assert copies == ["--from=composer /usr/bin/composer /usr/local/bin/composer"], copies
-    assert alpine["composer"]["base"] == "${COMPOSER_IMAGE}"
-    assert not alpine["composer"]["instructions"], "the composer stage only names the image"
+    assert alpine["composer"].base == "${COMPOSER_IMAGE}"
+    assert not alpine["composer"], "the composer stage only names the image"
 
 
 def test_every_extension_the_example_app_names_is_there_for_composer(alpine):
@@ -235,7 +175,7 @@ def test_every_extension_the_example_app_names_is_there_for_composer(alpine):
     named = {key[4:].lower() for section in ("require", "suggest") for key in composer.get(section, {})
              if key.startswith("ext-")}
     assert named, "the example names ext-pdo_pgsql / ext-apcu"
-    installed = {ext.lower() for ext in _installed_extensions(alpine, _chain(alpine, "vendor-deps"))}
+    installed = {ext.lower() for ext in _installed_extensions(alpine, base_chain(alpine, "vendor-deps"))}
     assert named <= installed, f"composer's stage lacks {sorted(named - installed)}"
 
 
@@ -243,10 +183,10 @@ def test_every_extension_the_example_app_names_is_there_for_composer(alpine):
 
 
 def test_the_composer_chain_sees_only_the_manifests_before_installing(alpine):
-    chain = _chain(alpine, "vendor-deps")
-    instructions = [item for name in chain for item in alpine[name]["instructions"]]
-    install = next(i for i, (k, a) in enumerate(instructions) if k == "RUN" and "composer install" in a)
-    copies = [(i, a) for i, (k, a) in enumerate(instructions) if k == "COPY" and not a.startswith("--from=")]
+    chain = base_chain(alpine, "vendor-deps")
+    chained = chained_instructions(alpine, "vendor-deps")
+    install = next(i for i, (k, a) in enumerate(chained) if k == "RUN" and "composer install" in a)
+    copies = [(i, a) for i, (k, a) in enumerate(chained) if k == "COPY" and not a.startswith("--from=")]
     assert copies, "composer.json is copied"
     for position, args in copies:
         sources = args.split()[:-1]
@@ -254,8 +194,8 @@ def test_the_composer_chain_sees_only_the_manifests_before_installing(alpine):
             f"COPY {args} in {chain}: only the manifests may come before composer install (layer cache)")
         assert position < install
     # The code comes in the next stage, after the installed vendor/ is a cached layer.
-    assert alpine["vendor"]["base"] == "vendor-deps"
-    assert any(k == "COPY" and a.split()[0] in ("app/", "app") for k, a in alpine["vendor"]["instructions"])
+    assert alpine["vendor"].base == "vendor-deps"
+    assert any(k == "COPY" and a.split()[0] in ("app/", "app") for k, a in alpine["vendor"])
 
 
 # --- 4b. a fresh builder reuses the expensive stages: a registry cache of the stage under them ---
@@ -276,11 +216,12 @@ def _cache_stages() -> dict[str, str]:
 def test_the_cached_stage_carries_every_expensive_stage_of_its_dockerfile(flavour, expensive):
     stage = _cache_stages()[flavour]
     dockerfile = ALPINE if flavour == "alpine" else DEBIAN
-    chain = _chain(_stages(dockerfile.read_text()), stage)
+    stages = parse_stages(dockerfile.read_text())
+    chain = base_chain(stages, stage)
     # An inline cache holds the layers of the image it is exported with: the whole chain.
     assert set(expensive) <= set(chain), (stage, chain)
     # Code changes do not reach it (its tag is keyed by the manifests and docker/ only).
-    copies = [a for name in chain for k, a in _stages(dockerfile.read_text())[name]["instructions"]
+    copies = [a for name in chain for k, a in stages[name]
               if k == "COPY" and not a.startswith("--from=")]
     assert not [c for c in copies if c.split()[0] in ("app/", "app", ".")], copies
 
@@ -342,7 +283,7 @@ def test_image_role_warning_runs(tmp_path, with_lock):
     if not playbook_bin.exists():
         found = shutil.which("ansible-playbook")
         if not found:
-            _skip("ansible-playbook not installed")
+            skip("ansible-playbook not installed")
         playbook_bin = Path(found)
     app = tmp_path / "app"
     app.mkdir()
@@ -425,10 +366,10 @@ def test_hadolint_ignores_are_only_those_no_pin_can_remove(dockerfile: Path):
 @pytest.mark.parametrize("name", sorted(SUPPORT))
 def test_support_image_user_is_10001(name):
     text = SUPPORT[name].read_text()
-    instructions = _instructions(text)
-    users = [args for keyword, args in instructions if keyword == "USER"]
+    steps = instructions(text)
+    users = [args for keyword, args in steps if keyword == "USER"]
     assert users == [f"{SUPPORT_UID}:{SUPPORT_UID}"], f"{name}: USER {users}"
-    run = " ".join(args for keyword, args in instructions if keyword == "RUN")
+    run = " ".join(args for keyword, args in steps if keyword == "RUN")
     assert f"groupadd --system --gid {SUPPORT_UID} postgres" in run
     useradd = re.search(r"useradd ([^&]*) postgres", run)
     assert useradd, f"{name}: the postgres user is created before the packages"
@@ -436,7 +377,7 @@ def test_support_image_user_is_10001(name):
     assert f"--uid {SUPPORT_UID}" in flags and f"--gid {SUPPORT_UID}" in flags, flags
     assert "--no-log-init" in flags, "a high UID without --no-log-init grows /var/log/lastlog"
     assert run.index("useradd") < run.index("apt-get install"), "created before postgresql-common would pick one"
-    assert not re.search(r"\b999\b", "\n".join(a for _, a in instructions)), f"{name}: UID/GID 999 left"
+    assert not re.search(r"\b999\b", "\n".join(a for _, a in steps)), f"{name}: UID/GID 999 left"
     assert SUPPORT_UID >= 10000
 
 

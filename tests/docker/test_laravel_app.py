@@ -15,22 +15,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-APP_DIR = REPO / "examples" / "laravel-app"
-DOCKER_DIR = REPO / "docker"
-
-
-def _skip(reason: str) -> None:
-    print(f"SKIP: {reason}", file=sys.stderr)
-    pytest.skip(reason)
+from docker_helpers import APP_DIR, DOCKER_DIR, REPO, skip
 
 
 def _php() -> str:
     php = shutil.which("php")
     if php is None:
-        _skip("php CLI not on PATH (apt-get install php-cli): PHP files not checked")
+        skip("php CLI not on PATH (apt-get install php-cli): PHP files not checked")
     return php
 
 
@@ -183,9 +174,9 @@ def _check_exposition(text: str) -> None:
     samples = _samples(text)
     ok = 'method="GET",route="/healthz",status="2xx"'
     assert samples[f"http_requests_total{{{ok}}}"] == 2
-    assert samples[f'http_requests_total{{method="GET",route="/error",status="5xx"}}'] == 1
-    assert samples[f'http_requests_total{{method="POST",route="/items/{{id}}",status="4xx"}}'] == 1
-    assert samples[f'http_requests_total{{method="GET",route="we\\"ird\\\\route",status="3xx"}}'] == 1
+    assert samples['http_requests_total{method="GET",route="/error",status="5xx"}'] == 1
+    assert samples['http_requests_total{method="POST",route="/items/{id}",status="4xx"}'] == 1
+    assert samples['http_requests_total{method="GET",route="we\\"ird\\\\route",status="3xx"}'] == 1
     assert samples[f'http_request_duration_seconds_bucket{{{ok},le="0.005"}}'] == 1
     assert samples[f'http_request_duration_seconds_bucket{{{ok},le="0.025"}}'] == 2
     assert samples[f'http_request_duration_seconds_bucket{{{ok},le="+Inf"}}'] == 2
@@ -220,5 +211,5 @@ def test_metrics_registry_with_apcu_store(tmp_path):
     php = _php()
     modules = subprocess.run([php, "-m"], capture_output=True, text=True).stdout
     if not re.search(r"^apcu$", modules, re.M):
-        _skip("the php CLI has no apcu extension (apt-get install php-apcu): APCu store not exercised")
+        skip("the php CLI has no apcu extension (apt-get install php-apcu): APCu store not exercised")
     _check_exposition(_run_registry(tmp_path, "apcu"))

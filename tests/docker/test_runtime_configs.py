@@ -27,7 +27,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,9 +35,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DOCKER_DIR = REPO / "docker"
-APP_DIR = REPO / "examples" / "laravel-app"
+from docker_helpers import APP_DIR, DOCKER_DIR, skip
+
 HEALTHCHECK = DOCKER_DIR / "php" / "php-fpm-healthcheck"
 RUNTIME_UID = 33  # the php image's user; nginx's 101 may not exist on the test machine
 
@@ -86,11 +84,6 @@ if (function_exists('fastcgi_finish_request')) {
 }
 $registry->observeRequest($_SERVER['REQUEST_METHOD'], $path, http_response_code() ?: 200, microtime(true) - $start);
 """
-
-
-def _skip(reason: str) -> None:
-    print(f"SKIP: {reason}", file=sys.stderr)
-    pytest.skip(reason)
 
 
 def _find_nginx() -> str | None:
@@ -305,7 +298,7 @@ class Stack:
 def nginx_binary() -> str:
     nginx = _find_nginx()
     if nginx is None:
-        _skip("nginx is not installed (e.g. apt-get install nginx-light): nginx config not exercised")
+        skip("nginx is not installed (e.g. apt-get install nginx-light): nginx config not exercised")
     return nginx
 
 
@@ -313,14 +306,14 @@ def nginx_binary() -> str:
 def php_fpm_binary() -> str:
     php_fpm = _find_php_fpm()
     if php_fpm is None:
-        _skip("php-fpm is not installed (e.g. apt-get install php-fpm): php-fpm config not exercised")
+        skip("php-fpm is not installed (e.g. apt-get install php-fpm): php-fpm config not exercised")
     return php_fpm
 
 
 @pytest.fixture(scope="module")
 def stack(nginx_binary, php_fpm_binary):
     if _find_php_cli() is None:
-        _skip("php CLI not installed: the health check script cannot run")
+        skip("php CLI not installed: the health check script cannot run")
     running = Stack(nginx_binary, php_fpm_binary).start()
     yield running
     running.cleanup()
@@ -367,7 +360,7 @@ def test_php_fpm_config_test(php_fpm_binary):
 def test_php_ini_is_production_and_parses():
     php = _find_php_cli()
     if php is None:
-        _skip("php CLI not installed: php.ini not loaded")
+        skip("php CLI not installed: php.ini not loaded")
     ini = DOCKER_DIR / "php" / "php.ini"
     code = (
         "echo json_encode(["
@@ -458,7 +451,7 @@ def test_fpm_ping_and_status_only_from_localhost(stack):
     try:
         status, _, _ = _get(stack.http_port, "/fpm-status", source="127.0.0.2")
     except OSError as error:
-        _skip(f"cannot send from 127.0.0.2 on this machine: {error}")
+        skip(f"cannot send from 127.0.0.2 on this machine: {error}")
     assert status == 403
 
 
@@ -599,7 +592,7 @@ def test_metrics_aggregate_across_php_fpm_workers(stack):
 
 def test_graceful_stop_lets_in_flight_requests_finish(nginx_binary, php_fpm_binary):
     if _find_php_cli() is None:
-        _skip("php CLI not installed")
+        skip("php CLI not installed")
     own = Stack(nginx_binary, php_fpm_binary).start()
     try:
         outcome: dict = {}

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DOCKER_DIR = REPO / "docker"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docker"))
+from docker_helpers import APP_DIR, DOCKER_DIR, REPO  # noqa: E402,F401  pylint: disable=wrong-import-position
+
 DOCKERFILE = DOCKER_DIR / "Dockerfile.debian"
-APP_DIR = REPO / "examples" / "laravel-app"
 SCRIPTS = REPO / "scripts"
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("LARAVEL_OPS_CACHE") or Path.home() / ".cache" / "laravel-ops")

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from image_helpers import APP_DIR, DOCKER_DIR, DOCKERFILE, REPO, SCRIPTS, base_image, run, skip
+# image_helpers put tests/docker on the path
+from docker_helpers import chained_instructions, instructions, parse_stages
 
 ALPINE = DOCKER_DIR / "Dockerfile"
 SHIM = DOCKER_DIR / "debian" / "autoload-shim.php"
@@ -26,34 +28,6 @@ SHARED_FILES = [
     "docker/php/php.ini", "docker/php/php-fpm-healthcheck", "docker/php/docker-entrypoint.sh",
     "docker/php-fpm/www.conf", "docker/php-fpm/zz-docker.conf",
 ]
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    result, current = [], ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#") or (not current and not line):
-            continue
-        if line.endswith("\\"):
-            current += line[:-1].rstrip() + " "
-            continue
-        current += line
-        keyword, _, rest = current.partition(" ")
-        result.append((keyword.upper(), rest.strip()))
-        current = ""
-    return result
-
-
-def _stages(path: Path) -> dict[str, list[tuple[str, str]]]:
-    stages: dict[str, list[tuple[str, str]]] = {}
-    name = None
-    for keyword, args in _instructions(path.read_text()):
-        if keyword == "FROM":
-            name = re.search(r"\bAS\s+(\S+)\s*$", args, re.IGNORECASE).group(1)
-            stages[name] = []
-        elif name is not None:
-            stages[name].append((keyword, args))
-    return stages
 
 
 def _last(stage: list[tuple[str, str]], keyword: str) -> str | None:
@@ -75,24 +49,12 @@ def _labels(stage: list[tuple[str, str]]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def debian():
-    return _stages(DOCKERFILE)
+    return parse_stages(DOCKERFILE.read_text())
 
 
 @pytest.fixture(scope="module")
 def alpine():
-    return _stages(ALPINE)
-
-
-def _flatten(stages, name):
-    """A stage's instructions with those of the stages it is built FROM (inside this file)."""
-    text = DOCKERFILE.read_text()
-    parents = dict(re.findall(r"^FROM\s+(\S+)\s+AS\s+(\S+)", text, re.MULTILINE | re.IGNORECASE))
-    parent_of = {child: parent for parent, child in parents.items()}
-    chain = []
-    while name in stages:
-        chain.insert(0, name)
-        name = parent_of.get(name)
-    return [item for stage in chain for item in stages[stage]]
+    return parse_stages(ALPINE.read_text())
 
 
 # --- hadolint -----------------------------------------------------------------------------------
@@ -147,7 +109,7 @@ def test_runtime_user_port_signal_entrypoint_as_alpine(debian, alpine, stage):
 def test_php_runtime_sets_the_same_environment(debian, alpine):
     alpine_keys = _env_keys(alpine["php"])
     assert {"PHP_FPM_LISTEN", "PHP_FPM_REQUEST_TERMINATE_TIMEOUT", "PHP_FPM_PROCESS_CONTROL_TIMEOUT"} <= alpine_keys
-    assert alpine_keys <= _env_keys(_flatten(debian, "php"))
+    assert alpine_keys <= _env_keys(chained_instructions(debian, "php"))
 
 
 def test_shared_configs_are_copied_not_forked():
@@ -175,7 +137,7 @@ def test_base_image_is_the_one_base_images_sh_imports():
 
 
 def test_layers_packages_then_configs_then_code(debian):
-    php = _flatten(debian, "php")
+    php = chained_instructions(debian, "php")
     kinds = []
     for keyword, args in php:
         if keyword == "RUN" and "apt-get install" in args:
@@ -194,13 +156,13 @@ def test_layers_packages_then_configs_then_code(debian):
 
 def test_apt_leaves_nothing_in_layers():
     text = DOCKERFILE.read_text()
-    runs = [args for kw, args in _instructions(text) if kw == "RUN" and "apt-get" in args]
+    runs = [args for kw, args in instructions(text) if kw == "RUN" and "apt-get" in args]
     assert len(runs) == 2, "one package layer per runtime stage"
     for args in runs:
         assert "--mount=type=cache,target=/var/cache/apt" in args
         assert "--mount=type=cache,target=/var/lib/apt/lists" in args
         assert "--no-install-recommends" in args
-    code = " ".join(args for _, args in _instructions(text)).lower()
+    code = " ".join(args for _, args in instructions(text)).lower()
     assert "composer" not in code.replace("composer.json", ""), "no composer in this flavour"
 
 
