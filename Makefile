@@ -31,4 +31,4 @@ render: setup
 	ansible-playbook playbooks/render.yml -i inventories/$(ENV)
 
 down: setup
-	ansible-playbook playbooks/cluster.yml -e local_cluster_state=absent
+	@bash scripts/cluster.sh -e local_cluster_state=absent

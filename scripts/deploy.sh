@@ -12,9 +12,6 @@ export PATH="$ROOT/.tools/bin:$ROOT/.tools/venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT
 
 if [[ "$ENVIRONMENT" == local && -z "${K8S_AUTH_KUBECONFIG:-}${KUBECONFIG:-}" ]]; then
   source "$ROOT/scripts/local-env.sh"
-  # A first run builds for a while: each step's task header says when the previous one ended and
-  # how long it took, and the recap lists the slowest steps.
-  ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=8 \
-    ansible-playbook playbooks/cluster.yml
+  bash "$ROOT/scripts/cluster.sh"
 fi
 exec ansible-playbook deploy.yml -i "inventories/$ENVIRONMENT" "${@:2}"

@@ -27,7 +27,7 @@ step() {
 # size their pods and the HPA's ten replicas for the machine's two cores, and a release left
 # running there took the CPU their migration Jobs then waited for.
 fresh_cluster() {
-  ansible-playbook playbooks/cluster.yml -e local_cluster_state=absent && ansible-playbook playbooks/cluster.yml
+  bash scripts/cluster.sh -e local_cluster_state=absent && bash scripts/cluster.sh
 }
 # It comes up in the background, its own process group, while the checks that need no cluster run:
 # a cold bring-up is mostly downloads and niced compilers, and those checks mostly use one core.
