@@ -16,8 +16,8 @@ import operator_helpers  # noqa: E402  pylint: disable=wrong-import-position
 # live_helpers before image_helpers: it puts tests/image on the path
 from live_helpers import is_ready, release_inventory  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 from image_helpers import require_registry  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
-from operator_helpers import (  # noqa: E402,F401  pylint: disable=wrong-import-position
-    ROOT, IngressConnection, Playbook, http_request, ingress_ca_context, kubectl, run, skip, wait_for)
+from operator_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
+    ROOT, IngressConnection, Playbook, http_request, ingress_ca_context, kubectl, run, wait_for)
 
 CLUSTER = "laravel-ops"
 WORKERS = (f"{CLUSTER}-worker", f"{CLUSTER}-worker2")
@@ -92,8 +92,7 @@ def deployed_release(tmp: Path, namespace: str, release: str, chart_values: dict
     budget lets a drain move one; PostgreSQL keeps its data on a volume of the default
     StorageClass. `chart_values` are added to the release's chart values."""
     user, password = require_registry()
-    if operator_helpers.kube_json("namespace", namespace) is not None:
-        skip(f"namespace {namespace} exists already in the kind cluster (left by an earlier run? delete it first)")
+    operator_helpers.require_no_namespace(namespace)
     _monitoring_and_log_store()
     release_vars = release_inventory(namespace, release)
     base = {**release_vars, "postgresql_storage_class": STORAGE_CLASS,
@@ -106,4 +105,5 @@ def deployed_release(tmp: Path, namespace: str, release: str, chart_values: dict
         print(f"deploy.yml onto the kind cluster ({namespace}): {time.monotonic() - started:.0f}s")
         yield deploy
     finally:
-        kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=true", check=False, timeout=300)
+        # Not waited for (about a minute): every module deploys into a namespace of its own.
+        kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=false", check=False)

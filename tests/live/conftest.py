@@ -9,15 +9,15 @@ import time
 import pytest
 
 from live_helpers import NAMESPACE, RELEASE, VERSION_A, release_inventory
-from operator_helpers import KUBECONFIG, ROOT, Playbook, kube_json, kubectl, require_cluster, require_registry, run, skip, tool
+from operator_helpers import (KUBECONFIG, ROOT, Playbook, kubectl, require_cluster, require_no_namespace, require_registry,
+                              run, tool)
 
 
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory):
     require_cluster()
     user, password = require_registry()
-    if kube_json("namespace", NAMESPACE) is not None:
-        skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
+    require_no_namespace(NAMESPACE)
     tmp = tmp_path_factory.mktemp("live")
     base = {**release_inventory(NAMESPACE, RELEASE), "backend_replicas_max": 10}
     deploy = Playbook(tmp, base, user, password, playbook=ROOT / "deploy.yml")

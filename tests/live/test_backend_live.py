@@ -38,7 +38,7 @@ from live_helpers import (
     VERSION_B, Load, app_get, can_connect_from_backend, finished_phase, helm_revision, is_ready, pod_get, pod_metrics,
     pods_scaled_away, psql, restart_counts, serving_pods, testbox_pod, web_pods,
 )
-from operator_helpers import KUBECONFIG, ROOT, kube_json, kubectl, skip, wait_for
+from operator_helpers import KUBECONFIG, ROOT, kube_json, kubectl, require_no_namespace, skip, wait_for
 
 FAILING_MIGRATION = """<?php
 
@@ -290,8 +290,7 @@ def test_network_policy_is_enforced(backend):
     engine = kube_json("daemonset", "kube-network-policies", "-n", "kube-system")
     if engine is None or engine["status"].get("numberReady", 0) < 1:
         skip("no NetworkPolicy engine runs in this cluster (cluster/netpol.sh): the policies would only be stored")
-    if kube_json("namespace", OUTSIDER) is not None:
-        skip(f"namespace {OUTSIDER} exists already: this test makes and deletes its own")
+    require_no_namespace(OUTSIDER)
     url = f"http://{DEPLOYMENT}.{NAMESPACE}.svc.cluster.local/healthz"
     try:
         kubectl("create", "namespace", OUTSIDER)

@@ -46,7 +46,7 @@ from live_helpers import (
     kube_json, lease, local_inventory, other_version, pod_get, port_forward, processes_matching, restart_counts,
     run_playbook, run_testbox, served_versions, serving_pods, testbox_pod, web_pods,
 )
-from operator_helpers import KUBECONFIG, ROOT, kubectl, skip, wait_for
+from operator_helpers import KUBECONFIG, ROOT, kubectl, require_no_namespace, skip, wait_for
 
 MONITORING = "monitoring"
 METRICS_OUTSIDER = "laravel-ops-live-metrics-outsider"
@@ -148,8 +148,7 @@ def test_metrics_are_served_to_prometheus_only_on_their_own_port(backend):
     _require_network_policy_engine()
     if kube_json("namespace", MONITORING) is None:
         skip(f"no namespace {MONITORING} (the Prometheus Operator runs there): the policy's peer is absent")
-    if kube_json("namespace", METRICS_OUTSIDER) is not None:
-        skip(f"namespace {METRICS_OUTSIDER} exists already: this test makes and deletes its own")
+    require_no_namespace(METRICS_OUTSIDER)
     pod = serving_pods()[0]
     address = pod["status"]["podIP"]
     through_ingress = app_get("/metrics")[0]

@@ -134,6 +134,19 @@ def require_cluster() -> None:
         skip(f"no cluster: the API server of {KUBECONFIG} does not answer: {ready.stderr.strip()[:200]}")
 
 
+def require_no_namespace(name: str) -> None:
+    """Skips when namespace `name`, which the test makes and deletes itself, exists already. One
+    an earlier run is still deleting is waited for: teardowns that nothing after them needs to
+    wait for do not wait for the deletion."""
+    found = kube_json("namespace", name)
+    if found is not None and found["status"].get("phase") == "Terminating":
+        kubectl("wait", "--for=delete", f"namespace/{name}", "--timeout=300s", check=False, timeout=320)
+        found = kube_json("namespace", name)
+    if found is not None:
+        skip(f"namespace {name} exists already: the test makes and deletes its own (left by an earlier run? "
+             "delete it first)")
+
+
 def require_go_or_cache() -> None:
     built = (CACHE / "prometheus-operator-v0.93.1" / "bin" / ".complete").is_file()
     if not built and shutil.which("go") is None and not Path("/usr/local/go/bin/go").exists():

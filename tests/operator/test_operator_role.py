@@ -40,7 +40,8 @@ import pytest
 
 from operator_helpers import (
     CACHE, CRD_GROUP, FIELD_MANAGER, PROMETHEUS_CRD, SCRIPT, Playbook, fixture_vars, kube_json, kubectl,
-    local_inventory, require_cluster, require_go_or_cache, require_registry, run, skip, tool, wait_for,
+    local_inventory, require_cluster, require_go_or_cache, require_no_namespace, require_registry, run, skip, tool,
+    wait_for,
     KUBECONFIG, ROOT,
 )
 
@@ -139,8 +140,7 @@ def env(tmp_path_factory):
     require_cluster()
     user, password = require_registry()
     require_go_or_cache()
-    if kube_json("namespace", NAMESPACE) is not None:
-        skip(f"namespace {NAMESPACE} exists already (left by an earlier run? delete it first)")
+    require_no_namespace(NAMESPACE)
     deployed = kube_json("crd", PROMETHEUS_CRD) is not None
     if deployed and not _deployed_operator():
         skip(f"the cluster already has the {CRD_GROUP} CRDs of another Prometheus Operator (not the "
