@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docker"))
-from docker_helpers import APP_DIR, DOCKER_DIR, REPO  # noqa: E402,F401  pylint: disable=wrong-import-position
+from docker_helpers import APP_DIR, DOCKER_DIR, REPO, skip as skip_with_reason  # noqa: E402  pylint: disable=wrong-import-position
 
 DOCKERFILE = DOCKER_DIR / "Dockerfile.debian"
 SCRIPTS = REPO / "scripts"
@@ -39,8 +39,7 @@ def skip(reason: str) -> None:
     it on the project's own environment."""
     if SKIPS_FAIL:
         pytest.fail(f"would skip on the project's own cluster, whose set-up should have made this hold: {reason}")
-    print(f"SKIP: {reason}", file=sys.stderr)
-    pytest.skip(reason)
+    skip_with_reason(reason)
 
 
 def run(args: list[str], *, check: bool = True, timeout: float = 120, env: dict | None = None,
